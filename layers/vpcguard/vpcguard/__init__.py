@@ -1,0 +1,3 @@
+"""vpcguard: keeps SageMaker batch transform jobs on a correctly built private VPC."""
+
+__version__ = "0.1.0"

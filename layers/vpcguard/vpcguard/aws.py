@@ -1,0 +1,185 @@
+"""AWS clients for the engine, with every API call counted.
+
+AWS calls are the product's main cost (spec/architecture.md, "AWS call budget"), so one
+`AwsClients` owns one boto3 session, hands out one client per service, and counts each
+logical call (not each retry) through botocore's `before-call` event.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+    }
+)
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
+
+
+class AwsSetupError(RuntimeError):
+    """AWS cannot be reached at all (no credentials, no region, no endpoint).
+
+    Unlike a per-API error, this ends a CLI run with exit code 2 and one line."""
+
+
+class CallCounter:
+    """Counts AWS API calls by "service:Operation"; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls[f"{service}:{operation}"] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.calls.values())
+
+    def by_service(self) -> dict[str, int]:
+        with self._lock:
+            out: Counter[str] = Counter()
+            for key, n in self.calls.items():
+                out[key.split(":", 1)[0]] += n
+            return dict(out)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.calls)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+class AwsClients:
+    """One session, one client per service, all calls counted."""
+
+    def __init__(
+        self,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        session: boto3.Session | None = None,
+        max_attempts: int = 8,
+    ) -> None:
+        self.session = session or boto3.Session(profile_name=profile, region_name=region)
+        self.region = region or self.session.region_name
+        if not self.region:
+            raise AwsSetupError("no AWS region: pass --region or set AWS_REGION")
+        self.endpoint_url = endpoint_url
+        self.counter = CallCounter()
+        # Adaptive retries absorb throttling; the API budget is shared with every other
+        # tool in the account, so we back off rather than fail.
+        self.config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            connect_timeout=5,
+            read_timeout=30,
+            user_agent_extra="vpcguard",
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.session.events.register("before-call", self._count)
+
+    def _count(self, model: Any = None, **_: Any) -> None:
+        if model is not None:
+            self.counter.record(model.service_model.endpoint_prefix, model.name)
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self.session.client(
+                    service,
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=self.config,
+                )
+                self._clients[service] = client
+            return client
+
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    return error_code(exc) in ACCESS_DENIED_CODES
+
+
+def is_throttling(exc: BaseException) -> bool:
+    return error_code(exc) in THROTTLING_CODES
+
+
+def raise_if_setup_error(exc: BaseException) -> None:
+    """Credentials, region and connection problems are not per-check errors."""
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        raise AwsSetupError(
+            "no AWS credentials found: configure a profile (--profile) or AWS_* variables"
+        ) from exc
+    if isinstance(exc, NoRegionError):
+        raise AwsSetupError("no AWS region: pass --region or set AWS_REGION") from exc
+    if isinstance(exc, EndpointConnectionError):
+        raise AwsSetupError(f"cannot reach AWS: {exc}") from exc
+    if isinstance(exc, ClientError) and error_code(exc) in {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    }:
+        raise AwsSetupError(f"AWS rejected the credentials: {describe_error(exc)}") from exc
+
+
+def describe_error(exc: BaseException, action: str | None = None) -> str:
+    """One line a person can act on, naming the denied action where there is one."""
+    code = error_code(exc)
+    if isinstance(exc, ClientError):
+        message = exc.response.get("Error", {}).get("Message", "")
+        op = exc.operation_name
+    else:
+        message, op = str(exc), None
+    where = action or op or "AWS"
+    if code in ACCESS_DENIED_CODES:
+        return f"AccessDenied on {where}: {message}".rstrip(": ")
+    if code in THROTTLING_CODES:
+        return f"throttled on {where} after retries ran out ({code})"
+    if isinstance(exc, BotoCoreError):
+        return f"{where} failed: {exc}"
+    return f"{where} failed: {code}: {message}".rstrip(": ")

@@ -1,0 +1,130 @@
+"""One settings object: environment variables (Lambda) and CLI flags (which win).
+
+Names are the public interface in spec/architecture.md ("Settings"); keep them exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Mode = Literal["off", "notify", "fix"]
+MODES: tuple[str, ...] = ("off", "notify", "fix")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(name: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def parse_modes(pairs: Iterable[str]) -> dict[str, Mode]:
+    """`check=mode` items (from VPCGUARD_MODES split on commas, or repeated --mode)."""
+    modes: dict[str, Mode] = {}
+    for raw in pairs:
+        item = raw.strip()
+        if not item:
+            continue
+        check_id, sep, mode = item.partition("=")
+        check_id, mode = check_id.strip(), mode.strip().lower()
+        if not sep or not check_id or mode not in MODES:
+            raise ValueError(f"bad mode {raw!r}: expected CHECK=MODE with MODE one of {', '.join(MODES)}")
+        modes[check_id] = mode  # type: ignore[assignment]
+    return modes
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    remediate: bool = False
+    dry_run: bool = False
+    modes: dict[str, Mode] = Field(default_factory=dict)
+    flow_logs_log_group: str | None = None
+    flow_logs_role_arn: str | None = None
+    flow_logs_s3_arn: str | None = None
+    audit_table: str | None = None
+    findings_topic_arn: str | None = None
+    slack_secret_arn: str | None = None
+    slack_team_secrets: dict[str, str] = Field(default_factory=dict)
+    chatbot_topic_arn: str | None = None
+    security_hub: bool = False
+    state_table: str | None = None
+    dedup_seconds: int = 86400
+    work_queue_url: str | None = None
+
+    @field_validator("modes")
+    @classmethod
+    def _known_checks(cls, modes: dict[str, Mode]) -> dict[str, Mode]:
+        from .checks.base import validate_ids
+
+        validate_ids(modes)
+        return modes
+
+    @property
+    def plans_fixes(self) -> bool:
+        """Fixes are planned when remediating, and in a dry run (which writes nothing)."""
+        return self.remediate or self.dry_run
+
+    def mode_for(self, check_id: str, default: Mode) -> Mode:
+        return self.modes.get(check_id, default)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read VPCGUARD_* variables, then apply overrides (CLI flags; None = not given)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+
+        def text(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        if (v := text("VPCGUARD_REMEDIATE")) is not None:
+            values["remediate"] = parse_bool("VPCGUARD_REMEDIATE", v)
+        if (v := text("VPCGUARD_DRY_RUN")) is not None:
+            values["dry_run"] = parse_bool("VPCGUARD_DRY_RUN", v)
+        if (v := text("VPCGUARD_MODES")) is not None:
+            values["modes"] = parse_modes(v.split(","))
+        if (v := text("VPCGUARD_SECURITY_HUB")) is not None:
+            values["security_hub"] = parse_bool("VPCGUARD_SECURITY_HUB", v)
+        if (v := text("VPCGUARD_DEDUP_SECONDS")) is not None:
+            values["dedup_seconds"] = int(v)
+        if (v := text("VPCGUARD_SLACK_TEAM_SECRETS")) is not None:
+            try:
+                teams = json.loads(v)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"VPCGUARD_SLACK_TEAM_SECRETS is not JSON: {exc}") from None
+            if not isinstance(teams, dict):
+                raise ValueError("VPCGUARD_SLACK_TEAM_SECRETS must be a JSON object: team -> secret ARN")
+            values["slack_team_secrets"] = {str(k): str(val) for k, val in teams.items()}
+        for field_name, var in (
+            ("flow_logs_log_group", "VPCGUARD_FLOW_LOGS_LOG_GROUP"),
+            ("flow_logs_role_arn", "VPCGUARD_FLOW_LOGS_ROLE_ARN"),
+            ("flow_logs_s3_arn", "VPCGUARD_FLOW_LOGS_S3_ARN"),
+            ("audit_table", "VPCGUARD_AUDIT_TABLE"),
+            ("findings_topic_arn", "VPCGUARD_FINDINGS_TOPIC_ARN"),
+            ("slack_secret_arn", "VPCGUARD_SLACK_SECRET_ARN"),
+            ("chatbot_topic_arn", "VPCGUARD_CHATBOT_TOPIC_ARN"),
+            ("state_table", "VPCGUARD_STATE_TABLE"),
+            ("work_queue_url", "VPCGUARD_WORK_QUEUE_URL"),
+        ):
+            if (v := text(var)) is not None:
+                values[field_name] = v
+
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key == "modes":
+                values["modes"] = {**values.get("modes", {}), **value}
+            else:
+                values[key] = value
+        return cls(**values)
