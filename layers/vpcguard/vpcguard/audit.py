@@ -1,13 +1,13 @@
 """Where audit records go besides the report: a DynamoDB table when one is configured.
 
-Key schema (template.yaml creates it): `resource_id` (hash) and `recorded_at` (range,
-ISO time plus check id, so two fixes on one resource in the same second stay apart).
+Key schema (template.yaml creates it): `resource_id` (hash) and `recorded_at` (range:
+the ISO time, check id and subject, so two fixes on one resource in the same second stay
+apart). Every other record field is stored as a native attribute (maps for before/after).
 """
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .aws import AwsClients
 
@@ -21,22 +21,24 @@ class DynamoDbAuditSink:
         self.table_name = table_name
 
     def put(self, record: AuditRecord) -> None:
-        item = {
-            "resource_id": {"S": record.resource_id},
-            "recorded_at": {"S": f"{record.time}#{record.check_id}#{record.subject_arn}"},
-            "check_id": {"S": record.check_id},
-            "subject_arn": {"S": record.subject_arn},
-            "action": {"S": record.action},
-            "trigger": {"S": record.trigger},
-            "dry_run": {"BOOL": record.dry_run},
-            "outcome": {"S": record.outcome},
-            "time": {"S": record.time},
-            # Nested documents as JSON text: readable in the console, no type mapping.
-            "params": {"S": json.dumps(record.params, sort_keys=True, default=str)},
-            "before": {"S": json.dumps(record.before, sort_keys=True, default=str)},
-            "after": {"S": json.dumps(record.after, sort_keys=True, default=str)},
-        }
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        fields = _dynamo_safe(record.model_dump(mode="json"))
+        fields["recorded_at"] = f"{record.time}#{record.check_id}#{record.subject_arn}"
+        item = {key: serializer.serialize(value) for key, value in fields.items()}
         self.clients.client("dynamodb").put_item(TableName=self.table_name, Item=item)
+
+
+def _dynamo_safe(value: Any) -> Any:
+    """boto3's serializer has no float: store non-integer numbers as text."""
+    if isinstance(value, dict):
+        return {k: _dynamo_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dynamo_safe(v) for v in value]
+    if isinstance(value, float):
+        return str(value)
+    return value
 
 
 def audit_sink_for(clients: AwsClients, table_name: str | None) -> DynamoDbAuditSink | None:

@@ -594,7 +594,11 @@ class Inventory:
 
     def _role_fact(self, subject: Subject, errors: dict[str, str]) -> RolePolicies | None:
         if not subject.execution_role_arn:
-            errors[F.ROLE] = "the model names no execution role"
+            errors[F.ROLE] = (
+                "no --role-arn given to preflight, so the execution role was not checked"
+                if subject.preflight
+                else "the model names no execution role"
+            )
             return None
         try:
             return self.role(subject.execution_role_arn)

@@ -1,0 +1,108 @@
+"""Inspect function: SQS work queue (EventBridge events) -> engine -> SNS findings topic.
+
+Thin by design: parsing is `vpcguard.events`, evaluating and publishing is
+`vpcguard.inspection`; this module adds Powertools around them.
+
+Failure handling, per SQS record:
+- an event that asks for nothing (a failed call, another API) is logged and succeeds;
+- a body that is not an event we understand raises, so the record is reported in
+  `batchItemFailures`; SQS redelivers it and, after the queue's maxReceiveCount (3),
+  its redrive policy moves it to the DLQ, where the DLQ-depth alarm fires;
+- a model or job that no longer exists is an ERROR finding, published; the record succeeds;
+- the event id is the idempotency key, so a redelivered event is evaluated and published once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vpcguard.aws import AwsClients
+from vpcguard.events import WorkItem, parse_event
+from vpcguard.inspection import Inspector
+
+logger = Logger(service="vpcguard-inspect")
+metrics = Metrics(namespace="vpcguard", service="vpcguard-inspect")
+
+
+def _untraced(function: Callable[..., Any]) -> Callable[..., Any]:
+    return function
+
+
+# Powertools Tracer (X-Ray subsegments per AWS call) is opt-in: template parameter
+# XRaySdkTracing. Importing the X-Ray SDK builds two botocore clients, which costs more cold
+# start than everything else here together (docs/deploy.md). Lambda's own X-Ray segments
+# (Tracing: Active) are there either way.
+capture_lambda_handler = capture_method = _untraced
+if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in ("1", "true", "yes", "on"):
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(service="vpcguard-inspect")
+    capture_lambda_handler, capture_method = tracer.capture_lambda_handler, tracer.capture_method
+
+# One bad record is reported alone; even a batch where every record failed is answered with
+# the list (not an exception), so SQS's redrive, not a function error, decides retries.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="event_id",
+    # EventBridge retries delivery for up to a day (the rules' MaximumEventAgeInSeconds);
+    # SQS redeliveries come within the hour.
+    expires_after_seconds=86400,
+)
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"])
+# boto3 clients are built once per instance (each costs a service-model load); the facts an
+# evaluation reads are not kept between invocations (a new Inspector each time).
+aws_clients = AwsClients()
+
+
+@idempotent_function(data_keyword_argument="work", config=idempotency, persistence_store=persistence)
+@capture_method
+def inspect_once(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
+    result = inspector.inspect(WorkItem.model_validate(work))
+    metrics.add_metric(name="SubjectsEvaluated", unit=MetricUnit.Count, value=1)
+    if result["message_id"]:
+        metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=1)
+    if result["audit"]:
+        metrics.add_metric(name="FixesRecorded", unit=MetricUnit.Count, value=result["audit"])
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+@capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    inspector = Inspector.from_env(clients=aws_clients)
+
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        try:
+            work = parse_event(record.body)
+        except ValueError as exc:
+            # A poison message: fail this record only; the redrive policy ends it in the DLQ.
+            logger.error("malformed event", extra={"message_id": record.message_id, "reason": str(exc)})
+            metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
+            raise
+        logger.append_keys(event_id=work.event_id, source=work.source, subject=work.subject_ref)
+        if work.skip:
+            logger.info("event skipped", extra={"reason": work.skip_reason})
+            metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
+            return {"event_id": work.event_id, "skipped": work.skip_reason}
+        result = inspect_once(work=work.model_dump(mode="json"), inspector=inspector)
+        logger.info("subject evaluated", extra={"result": result})
+        return result
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

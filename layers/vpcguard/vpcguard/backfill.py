@@ -1,0 +1,449 @@
+"""Scan every model and transform job in an account: the core of `vpcguard scan --all`.
+
+AWS calls are the cost (spec/architecture.md, "AWS call budget"), so a backfill spends one
+describe per subject and shares everything else:
+
+- models and jobs are enumerated with paginated List calls;
+- tags for exemptions and team routing come in bulk from the Resource Groups Tagging API
+  (`GetResources`, 100 per page) instead of one `ListTags` per model;
+- every model is described once (the resolver caches it, and a job's model is the same
+  cached description);
+- one `Inventory` serves every subject, so VPC facts are read once per VPC, role policies
+  once per role and bucket policies once per bucket; the subjects' subnets are read up
+  front in a few batched calls.
+
+The work runs in phases on a bounded thread pool, each phase finishing before the next
+starts, so no two threads ever ask for the same description (and none is read twice).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from .aws import AwsClients, describe_error, raise_if_setup_error
+from .engine import Engine, SubjectReport
+from .events import BACKFILL_DETAIL_TYPE, BACKFILL_SOURCE
+from .inventory import FactError, Inventory
+from .model import Subject
+from .settings import Settings
+from .subjects import SubjectResolver, name_from_arn
+
+log = logging.getLogger(__name__)
+
+JobScope = Literal["in-progress", "all", "none"]
+JOB_SCOPES: tuple[str, ...] = ("in-progress", "all", "none")
+
+# Calls that enumerate the account; the budget counts calls per subject beyond these.
+# Keyed as the call counter keys them: "<endpoint prefix>:<operation>".
+LISTING_OPERATIONS = frozenset(
+    {"api.sagemaker:ListModels", "api.sagemaker:ListTransformJobs", "tagging:GetResources"}
+)
+# GetResources returns at most 100 resources per page.
+TAGGING_PAGE_SIZE = 100
+# DescribeSubnets takes up to 200 filter values; stay well inside it.
+SUBNET_BATCH = 100
+
+# One progress step: (what finished, how many done, how many in all).
+Progress = Callable[[str, int, int], None]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def listing_calls(calls: Mapping[str, int]) -> int:
+    """How many of a counter snapshot's calls were enumeration (List*, GetResources)."""
+    return sum(n for op, n in calls.items() if op in LISTING_OPERATIONS)
+
+
+# --- enumeration -------------------------------------------------------------------------
+
+
+def _after(since: datetime | None, created: Any) -> bool:
+    # Real SageMaker applies CreationTimeAfter itself; moto ignores it for ListModels, and
+    # a client-side check on the summary's CreationTime costs nothing.
+    if since is None or not isinstance(created, datetime):
+        return True
+    if created.tzinfo is None or since.tzinfo is None:
+        return created.replace(tzinfo=None) > since.replace(tzinfo=None)
+    return created > since
+
+
+def list_model_names(clients: AwsClients, since: datetime | None = None) -> list[str]:
+    """Every model name in the region (ListModels, followed page by page)."""
+    kwargs: dict[str, Any] = {"MaxResults": 100}
+    if since is not None:
+        kwargs["CreationTimeAfter"] = since
+    names: list[str] = []
+    for page in clients.client("sagemaker").get_paginator("list_models").paginate(**kwargs):
+        names.extend(m["ModelName"] for m in page.get("Models", []) if _after(since, m.get("CreationTime")))
+    return list(dict.fromkeys(names))
+
+
+def list_transform_job_names(clients: AwsClients, jobs: JobScope, since: datetime | None = None) -> list[str]:
+    """Transform job names: only `InProgress` ones (the ones that can still do harm),
+    every one, or none."""
+    if jobs not in JOB_SCOPES:
+        raise ValueError(f"jobs must be one of {', '.join(JOB_SCOPES)}, not {jobs!r}")
+    if jobs == "none":
+        return []
+    kwargs: dict[str, Any] = {"MaxResults": 100}
+    if jobs == "in-progress":
+        kwargs["StatusEquals"] = "InProgress"
+    if since is not None:
+        kwargs["CreationTimeAfter"] = since
+    names: list[str] = []
+    for page in clients.client("sagemaker").get_paginator("list_transform_jobs").paginate(**kwargs):
+        for job in page.get("TransformJobSummaries", []):
+            if jobs == "in-progress" and job.get("TransformJobStatus") != "InProgress":
+                continue
+            if _after(since, job.get("CreationTime")):
+                names.append(job["TransformJobName"])
+    return list(dict.fromkeys(names))
+
+
+def model_tag_index(clients: AwsClients) -> dict[str, dict[str, str]]:
+    """Model ARN -> tags for every tagged model, from the Resource Groups Tagging API in
+    pages of 100. A model missing from the index has no tags."""
+    index: dict[str, dict[str, str]] = {}
+    paginator = clients.client("resourcegroupstaggingapi").get_paginator("get_resources")
+    pages = paginator.paginate(ResourceTypeFilters=["sagemaker:model"], ResourcesPerPage=TAGGING_PAGE_SIZE)
+    for page in pages:
+        for item in page.get("ResourceTagMappingList", []):
+            index[item["ResourceARN"]] = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+    return index
+
+
+@dataclass(frozen=True)
+class AccountListing:
+    """What a backfill covers: model and transform job names, in listing order."""
+
+    models: tuple[str, ...] = ()
+    transform_jobs: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.models) + len(self.transform_jobs)
+
+
+def list_subjects(
+    clients: AwsClients, *, jobs: JobScope = "in-progress", since: datetime | None = None
+) -> AccountListing:
+    """Every model, and the transform jobs `jobs` selects, created after `since`: the
+    listing alone (ListModels, ListTransformJobs), shared by `scan_account` and the
+    backfill Lambda's fan-out."""
+    return AccountListing(
+        models=tuple(list_model_names(clients, since)),
+        transform_jobs=tuple(list_transform_job_names(clients, jobs, since)),
+    )
+
+
+def parse_since(text: str) -> datetime:
+    """`--since` / the Lambda's "since": a date (`2024-05-01`, midnight UTC) or an ISO 8601
+    time (`2024-05-01T12:00:00+02:00`; UTC when it names no offset)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _tag_index_or_none(clients: AwsClients) -> dict[str, dict[str, str]] | None:
+    """The bulk tag index, or None when the Tagging API cannot be read (e.g. a role
+    without tag:GetResources): the resolver then reads each model's tags with ListTags,
+    costlier but still right, since exemptions depend on them."""
+    try:
+        return model_tag_index(clients)
+    except (ClientError, BotoCoreError) as exc:
+        raise_if_setup_error(exc)
+        log.warning(
+            "model tags will be read one model at a time: %s", describe_error(exc, "tag:GetResources")
+        )
+        return None
+
+
+# --- the scan ------------------------------------------------------------------------------
+
+
+def _pool_map(
+    pool: ThreadPoolExecutor,
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    step: str,
+    progress: Progress | None,
+) -> list[R]:
+    """`pool.map` that reports each finished item, results in input order."""
+    total = len(items)
+    out: list[R] = []
+    for done, result in enumerate(pool.map(fn, items), start=1):
+        out.append(result)
+        if progress is not None:
+            progress(step, done, total)
+    return out
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _describe_job(clients: AwsClients, name: str) -> dict[str, Any] | BaseException:
+    try:
+        return clients.client("sagemaker").describe_transform_job(TransformJobName=name)
+    except (ClientError, BotoCoreError) as exc:
+        raise_if_setup_error(exc)
+        return exc
+
+
+def _unreadable_job(resolver: SubjectResolver, name: str, exc: BaseException) -> Subject:
+    """A job listed a moment ago that can no longer be read (deleted, denied, throttled
+    past every retry): it is reported as ERROR, never dropped."""
+    return Subject(
+        type="transform_job",
+        name=name,
+        arn="",
+        region=resolver.region,
+        account="",
+        model_name="",
+        error=f"cannot read transform job {name!r}: {describe_error(exc, 'sagemaker:DescribeTransformJob')}",
+    )
+
+
+def _prefetch_subnets(inventory: Inventory, subjects: Iterable[Subject]) -> None:
+    """Read every subject's subnets in a few batched calls before the evaluation fans
+    out, so concurrent subjects never read the same subnet twice."""
+    ids = list(
+        dict.fromkeys(sid for s in subjects if s.vpc_config is not None for sid in s.vpc_config.subnet_ids)
+    )
+    for chunk in _chunks(ids, SUBNET_BATCH):
+        # On a failure the per-subject read meets the same error and names it in the snapshot.
+        with suppress(FactError):
+            inventory.subnets(chunk)
+
+
+def scan_account(
+    clients: AwsClients,
+    settings: Settings | None = None,
+    *,
+    jobs: JobScope = "in-progress",
+    since: datetime | None = None,
+    max_workers: int = 8,
+    progress: Progress | None = None,
+    trigger: str = "backfill",
+    audit_sink: Any = None,
+    listing: AccountListing | None = None,
+) -> list[SubjectReport]:
+    """Evaluate every model (and the transform jobs `jobs` selects) created after `since`.
+
+    Reports come back models first, then jobs, each in listing order. A subject that could
+    not be read is an ERROR report, never a missing one. `listing` replaces the account's
+    listing (`jobs` and `since` are then not used); `audit_sink` records fixes."""
+    if max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    if listing is None:
+        listing = list_subjects(clients, jobs=jobs, since=since)
+    model_names, job_names = list(listing.models), list(listing.transform_jobs)
+    resolver = SubjectResolver(clients, tag_index=_tag_index_or_none(clients))
+    inventory = Inventory(clients)
+    engine = Engine(
+        clients,
+        settings or Settings(),
+        inventory=inventory,
+        resolver=resolver,
+        trigger=trigger,
+        audit_sink=audit_sink,
+    )
+
+    def describe_model(name: str) -> None:
+        # A failure is remembered by the resolver; the subject becomes an ERROR report.
+        with suppress(ClientError, BotoCoreError):
+            resolver.describe_model(name)
+
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="vpcguard-backfill") as pool:
+        # 1. One describe per subject. Model names are unique, so no two threads ask
+        #    for the same model.
+        _pool_map(pool, describe_model, model_names, "describe models", progress)
+        job_descriptions = _pool_map(
+            pool, lambda n: _describe_job(clients, n), job_names, "describe jobs", progress
+        )
+        # 2. Models that jobs use but the listing did not include (created before
+        #    `since`, say): each described once, however many jobs share it.
+        listed = set(model_names)
+        extra = list(
+            dict.fromkeys(
+                d["ModelName"] for d in job_descriptions if isinstance(d, dict) and d["ModelName"] not in listed
+            )
+        )
+        _pool_map(pool, describe_model, extra, "describe job models", progress)
+
+        # 3. Subjects, from the cached descriptions and the bulk tag index: no calls.
+        subjects = [resolver.model(name) for name in model_names]
+        for name, desc in zip(job_names, job_descriptions, strict=True):
+            subjects.append(
+                resolver.transform_job_from_description(desc)
+                if isinstance(desc, dict)
+                else _unreadable_job(resolver, name, desc)
+            )
+
+        # 4. Evaluate, sharing one inventory.
+        _prefetch_subnets(inventory, subjects)
+        return _pool_map(pool, engine.evaluate, subjects, "evaluate", progress)
+
+
+# --- fan-out: the backfill Lambda puts subjects on the work queue --------------------------
+
+# SendMessageBatch takes at most 10 entries.
+SQS_BATCH = 10
+# Entries SQS refused for a reason of its own (SenderFault false: throttled, internal
+# error) are sent again this many times before they count as failed.
+QUEUE_ATTEMPTS = 3
+
+
+@dataclass
+class QueueResult:
+    """What `queue_subjects` put on the work queue, and what it could not."""
+
+    models: int = 0
+    transform_jobs: int = 0
+    failed: int = 0
+    # One line per failed subject: "<type> <name>: <reason>".
+    failures: list[str] = field(default_factory=list)
+
+    def response(self) -> dict[str, Any]:
+        """The backfill Lambda's answer."""
+        return {"queued": {"models": self.models, "transform_jobs": self.transform_jobs}, "failed": self.failed}
+
+
+def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str = "") -> list[dict[str, Any]]:
+    """One work-queue message per subject, in the "vpcguard backfill" shape that
+    `events.parse_event` reads (an EventBridge-like envelope, so the work queue carries
+    one kind of body). Every message has its own id: it is the inspect function's
+    idempotency key, so a second backfill evaluates again while a redelivery does not."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    subjects = [("model", n) for n in listing.models] + [("transform_job", n) for n in listing.transform_jobs]
+    return [
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": BACKFILL_DETAIL_TYPE,
+            "source": BACKFILL_SOURCE,
+            "account": "",
+            "time": now,
+            "region": region,
+            "resources": [],
+            "detail": {"type": kind, "name": name, "backfill_id": backfill_id},
+        }
+        for kind, name in subjects
+    ]
+
+
+def queue_subjects(
+    clients: AwsClients, queue_url: str, listing: AccountListing, *, backfill_id: str | None = None
+) -> QueueResult:
+    """Put every subject of `listing` on the work queue, 10 per SendMessageBatch.
+
+    Entries SQS did not take are sent again (QUEUE_ATTEMPTS in all) unless SQS says the
+    entry itself is at fault; whatever is still not taken is counted, never dropped
+    silently."""
+    backfill_id = backfill_id or str(uuid.uuid4())
+    sqs = clients.client("sqs")
+    result = QueueResult()
+    messages = backfill_messages(listing, backfill_id=backfill_id, region=clients.region or "")
+
+    def queued(message: dict[str, Any]) -> None:
+        if message["detail"]["type"] == "model":
+            result.models += 1
+        else:
+            result.transform_jobs += 1
+
+    def failed(message: dict[str, Any], reason: str) -> None:
+        result.failed += 1
+        result.failures.append(f"{message['detail']['type']} {message['detail']['name']}: {reason}")
+
+    for batch in _chunks(messages, SQS_BATCH):
+        pending = {str(i): m for i, m in enumerate(batch)}
+        reasons: dict[str, str] = {}
+        for _attempt in range(QUEUE_ATTEMPTS):
+            entries = [{"Id": i, "MessageBody": json.dumps(m)} for i, m in pending.items()]
+            try:
+                answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                # botocore has already retried the call; the loop gives the batch another round.
+                raise_if_setup_error(exc)
+                reasons = dict.fromkeys(pending, describe_error(exc, "sqs:SendMessageBatch"))
+                continue
+            for ok in answer.get("Successful", []):
+                queued(pending.pop(ok["Id"]))
+            for refused in answer.get("Failed", []):
+                reason = f"{refused.get('Code', 'refused')}: {refused.get('Message', '')}".rstrip(": ")
+                if refused.get("SenderFault"):  # the entry itself is wrong: sending it again cannot help
+                    failed(pending.pop(refused["Id"]), reason)
+                else:
+                    reasons[refused["Id"]] = reason
+            if not pending:
+                break
+        for entry_id, message in pending.items():
+            failed(message, reasons.get(entry_id, "not accepted") + f" (after {QUEUE_ATTEMPTS} attempts)")
+    if result.failed:
+        log.warning("%d subject(s) not queued: %s", result.failed, "; ".join(result.failures[:5]))
+    return result
+
+
+class BackfillRequest(BaseModel):
+    """The backfill Lambda's event: `{"scope": "all"}` (optional "jobs", "since"), or
+    `{"models": [...], "transform_jobs": [...]}` (names or ARNs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: Literal["all"] | None = None
+    jobs: JobScope | None = None
+    since: datetime | None = None
+    models: tuple[str, ...] = ()
+    transform_jobs: tuple[str, ...] = ()
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: Any) -> Any:
+        return parse_since(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BackfillRequest:
+        named = bool(self.models or self.transform_jobs)
+        if self.scope is None and not named:
+            raise ValueError('nothing to queue: give {"scope": "all"} or "models" / "transform_jobs"')
+        if self.scope is not None and named:
+            raise ValueError('give either {"scope": "all"} or names, not both')
+        if self.scope is None and (self.jobs is not None or self.since is not None):
+            raise ValueError('"jobs" and "since" apply only with {"scope": "all"}')
+        return self
+
+    @classmethod
+    def parse(cls, event: Mapping[str, Any]) -> BackfillRequest:
+        """Raises ValueError with every problem on one line."""
+        try:
+            return cls.model_validate(event)
+        except ValidationError as exc:
+            problems = "; ".join(
+                (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "")
+                + str(err.get("ctx", {}).get("error") or err["msg"])
+                for err in exc.errors()
+            )
+            raise ValueError(f"not a backfill request: {problems}") from None
+
+    def listing(self, clients: AwsClients) -> AccountListing:
+        if self.scope == "all":
+            return list_subjects(clients, jobs=self.jobs or "in-progress", since=self.since)
+        return AccountListing(
+            models=tuple(dict.fromkeys(name_from_arn(n) for n in self.models)),
+            transform_jobs=tuple(dict.fromkeys(name_from_arn(n) for n in self.transform_jobs)),
+        )

@@ -1,0 +1,68 @@
+"""The inspect function's work, without Lambda: evaluate what an event names, publish the
+findings. `functions/inspect/app.py` adds only Powertools (batching, idempotency, logs,
+metrics, traces) around this.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from .audit import audit_sink_for
+from .aws import AwsClients
+from .engine import Engine, SubjectReport
+from .events import WorkItem
+from .publish import message_severity, notable_results, publish_findings
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Inspector:
+    """One per Lambda invocation: one Engine, so the records of a batch share what was read
+    (a VPC is read once however many of the batch's models use it)."""
+
+    def __init__(self, engine: Engine, findings_topic_arn: str | None):
+        self.engine = engine
+        self.findings_topic_arn = findings_topic_arn
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, clients: AwsClients | None = None) -> Inspector:
+        """Settings from VPCGUARD_* variables; AWS from the standard AWS_* ones (region,
+        credentials and, for local AWS, AWS_ENDPOINT_URL). Pass `clients` to reuse boto3
+        clients across invocations: what was read is per Inspector, the clients are not."""
+        settings = Settings.from_env(env)
+        clients = clients or AwsClients()
+        engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
+        return cls(engine, settings.findings_topic_arn)
+
+    def evaluate(self, work: WorkItem) -> SubjectReport:
+        if work.skip or work.subject_type is None or work.subject_ref is None:
+            raise ValueError(f"event {work.event_id} names nothing to evaluate: {work.skip_reason}")
+        # Audit records name the event (and its caller) that led to each change.
+        self.engine.trigger = work.trigger
+        if work.subject_type == "model":
+            return self.engine.evaluate_model(work.subject_ref)
+        return self.engine.evaluate_transform_job(work.subject_ref)
+
+    def inspect(self, work: WorkItem) -> dict[str, Any]:
+        """Evaluate, publish, and say what happened (JSON-safe: the idempotency layer
+        stores it as the result of this event)."""
+        report = self.evaluate(work)
+        message_id = None
+        if self.findings_topic_arn:
+            message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)
+        elif notable_results(report):
+            log.warning("no findings topic configured: %s %s findings not published", report.type, report.name)
+        severity = message_severity(report)
+        return {
+            "event_id": work.event_id,
+            "subject_type": report.type,
+            "subject": report.arn or report.name,
+            "statuses": dict(Counter(r.status.value for r in report.results)),
+            "severity": severity.value if severity else None,
+            "audit": len(report.audit),
+            "message_id": message_id,
+        }

@@ -1,0 +1,256 @@
+"""`make bench`: AWS calls and speed of an evaluation and of a backfill, measured.
+
+Calls are counted by the engine itself (`AwsClients.counter`, botocore `before-call`
+hooks), the same counter production uses. moto's server runs in a child process so that
+the timings and memory figures are vpcguard's own, not the fake AWS's.
+
+  (a) one transform job, nothing cached                       target: at most 18 calls
+  (b) 200 models over 5 VPCs, calls per model beyond listing  target: at most 1.3
+  (c) 1,000 models over 10 VPCs plus 200 transform jobs:
+      calls per subject beyond listing                        target: at most 1.2
+      subjects per second, and the ratio to a naive evaluation (a fresh inventory and
+      resolver per subject, so VPC facts are re-read every time), measured on a sample
+      and extrapolated per subject; peak memory.
+
+Run from the repository root. Exit code 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.localaws
+
+from tests.localaws.builders import Builder  # noqa: E402
+from tests.localaws.population import build_population  # noqa: E402
+from tests.localaws.server import REGION, fake_credentials, free_port  # noqa: E402
+from vpcguard.aws import AwsClients  # noqa: E402
+from vpcguard.backfill import listing_calls, scan_account  # noqa: E402
+from vpcguard.engine import Engine, SubjectReport  # noqa: E402
+from vpcguard.inventory import Inventory  # noqa: E402
+from vpcguard.subjects import SubjectResolver  # noqa: E402
+
+WORKERS = 8
+NAIVE_SAMPLE = 50
+
+ONE_JOB_TARGET = 18
+PER_MODEL_TARGET = 1.3
+PER_SUBJECT_TARGET = 1.2
+
+
+class MotoProcess:
+    """moto's server in a child process on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MotoProcess:
+        fake_credentials()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1).read()
+                return self
+            except OSError:
+                if self._proc.poll() is not None:
+                    raise SystemExit("moto's server exited at start") from None
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("moto's server did not start within 30 s")
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=30).read()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+def fresh_clients(endpoint_url: str) -> AwsClients:
+    return AwsClients(region=REGION, endpoint_url=endpoint_url)
+
+
+def timed(label: str, fn: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    value = fn()
+    print(f"  {label}: {time.perf_counter() - start:.1f} s")
+    return value
+
+
+# --- (a) one transform job ------------------------------------------------------------------
+
+
+def one_job(server: MotoProcess) -> dict[str, int]:
+    print("(a) one transform job: role with one inline policy, two buckets, nothing cached")
+    builder = Builder(server.endpoint_url)
+    net = builder.compliant_vpc()
+    builder.compliant_model("bench-scorer", net)
+    builder.transform_job("bench-nightly", "bench-scorer", instance_count=2)
+
+    clients = fresh_clients(server.endpoint_url)
+    report = Engine(clients).evaluate_transform_job("bench-nightly")
+    calls = clients.counter.snapshot()
+    failing = [r.check_id for r in report.results if r.status.value not in ("PASS", "NOT_APPLICABLE")]
+    print(f"  evaluated {report.name}: {len(report.results)} results; not passing: {', '.join(failing) or 'none'}")
+    print(f"  {'service':<16}{'operation':<34}{'calls':>6}")
+    for key in sorted(calls):
+        service, operation = key.split(":", 1)
+        print(f"  {service:<16}{operation:<34}{calls[key]:>6}")
+    for service, n in sorted(clients.counter.by_service().items()):
+        print(f"  {'':<16}{'total ' + service:<34}{n:>6}")
+    print(f"  {'':<16}{'TOTAL':<34}{clients.counter.total:>6}   (target: at most {ONE_JOB_TARGET})\n")
+    return calls
+
+
+# --- (b) and (c) backfills -----------------------------------------------------------------
+
+
+def backfill(server: MotoProcess, jobs: str) -> tuple[list[SubjectReport], dict[str, int], float]:
+    clients = fresh_clients(server.endpoint_url)
+    start = time.perf_counter()
+    reports = scan_account(clients, jobs=jobs, max_workers=WORKERS)  # type: ignore[arg-type]
+    return reports, clients.counter.snapshot(), time.perf_counter() - start
+
+
+def print_calls(calls: dict[str, int], subjects: int) -> float:
+    """Prints where the calls went; returns calls per subject beyond the listing calls."""
+    total = sum(calls.values())
+    listing = listing_calls(calls)
+    describes = sum(n for k, n in calls.items() if k.startswith("api.sagemaker:Describe"))
+    shared = {k: n for k, n in calls.items() if not k.startswith("api.sagemaker:") and k != "tagging:GetResources"}
+    print(f"  calls: {total} in all; {listing} listing (ListModels, ListTransformJobs, GetResources); "
+          f"{describes} describes; {sum(shared.values())} shared reads")
+    print("  shared reads: " + ", ".join(f"{k} {n}" for k, n in sorted(shared.items())))
+    return (total - listing) / subjects
+
+
+def naive(server: MotoProcess, reports: list[SubjectReport]) -> tuple[float, float, int]:
+    """A fresh inventory and resolver per subject (VPC, role, bucket facts and the model's
+    tags re-read for each), on an even sample; returns calls per subject, seconds per
+    subject (same thread pool) and the sample size."""
+    models = [r for r in reports if r.type == "model"]
+    jobs = [r for r in reports if r.type == "transform_job"]
+    n_jobs = round(NAIVE_SAMPLE * len(jobs) / len(reports))
+    n_models = NAIVE_SAMPLE - n_jobs
+    sample = models[:: max(len(models) // n_models, 1)][:n_models] + jobs[:: max(len(jobs) // max(n_jobs, 1), 1)][
+        :n_jobs
+    ]
+    clients = fresh_clients(server.endpoint_url)
+
+    def evaluate(report: SubjectReport) -> SubjectReport:
+        engine = Engine(clients, inventory=Inventory(clients), resolver=SubjectResolver(clients))
+        if report.type == "model":
+            return engine.evaluate_model(report.name)
+        return engine.evaluate_transform_job(report.name)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(evaluate, sample))
+    elapsed = time.perf_counter() - start
+    return clients.counter.total / len(sample), elapsed / len(sample), len(sample)
+
+
+def peak_memory(server: MotoProcess) -> float:
+    """Peak Python heap during a second, identical backfill, in MiB (tracemalloc slows
+    the run, so it is not the timed one)."""
+    tracemalloc.start()
+    try:
+        backfill(server, "all")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> int:
+    print(f"vpcguard bench: moto in a child process, {WORKERS} worker threads\n")
+    server = MotoProcess().start()
+    rows: list[tuple[str, str, str, bool | None]] = []
+    try:
+        calls_a = one_job(server)
+        total_a = sum(calls_a.values())
+        rows.append(("(a) AWS calls, one transform job (nothing cached)", f"{total_a}", f"<= {ONE_JOB_TARGET}",
+                     total_a <= ONE_JOB_TARGET))
+
+        server.reset()
+        print("(b) 200 models over 5 VPCs")
+        builder = Builder(server.endpoint_url)
+        timed("built", lambda: build_population(builder, models=200, vpcs=5, workers=WORKERS, prefix="b"))
+        reports_b, calls_b, seconds_b = backfill(server, "none")
+        per_model = print_calls(calls_b, len(reports_b))
+        print(f"  {len(reports_b)} models in {seconds_b:.1f} s; {per_model:.3f} calls per model beyond listing\n")
+        rows.append(("(b) calls per model beyond listing, 200 models / 5 VPCs", f"{per_model:.3f}",
+                     f"<= {PER_MODEL_TARGET}", per_model <= PER_MODEL_TARGET))
+
+        server.reset()
+        print("(c) 1,000 models over 10 VPCs plus 200 transform jobs")
+        builder = Builder(server.endpoint_url)
+        timed("built", lambda: build_population(builder, models=1000, vpcs=10, jobs=200, workers=WORKERS,
+                                                prefix="c"))
+        reports_c, calls_c, seconds_c = backfill(server, "all")
+        subjects = len(reports_c)
+        per_subject = print_calls(calls_c, subjects)
+        rate = subjects / seconds_c
+        print(f"  {subjects} subjects in {seconds_c:.1f} s = {rate:.0f} subjects/s; "
+              f"{per_subject:.3f} calls per subject beyond listing")
+        naive_calls, naive_seconds, sample = naive(server, reports_c)
+        naive_rate = 1 / naive_seconds
+        print(f"  naive (fresh inventory + resolver per subject), measured on {sample} subjects and "
+              f"extrapolated per subject: {naive_calls:.1f} calls/subject, {naive_rate:.0f} subjects/s "
+              f"(~{subjects * naive_seconds:.0f} s and ~{naive_calls * subjects:.0f} calls for all {subjects})")
+        peak = peak_memory(server)
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        print(f"  peak memory: {peak:.1f} MiB Python heap during the backfill (tracemalloc); "
+              f"{maxrss:.0f} MiB max RSS of the bench process\n")
+        rows += [
+            ("(c) calls per subject beyond listing, 1,000 models / 10 VPCs + 200 jobs", f"{per_subject:.3f}",
+             f"<= {PER_SUBJECT_TARGET}", per_subject <= PER_SUBJECT_TARGET),
+            ("(c) subjects per second (shared inventory)", f"{rate:.0f}", "-", None),
+            (f"(c) naive subjects per second (sample of {sample}, extrapolated)", f"{naive_rate:.0f}", "-", None),
+            ("(c) speed ratio shared / naive", f"{rate / naive_rate:.1f}x", "-", None),
+            ("(c) calls ratio naive / shared", f"{naive_calls / (sum(calls_c.values()) / subjects):.1f}x", "-", None),
+            ("(c) peak memory, backfill (tracemalloc)", f"{peak:.1f} MiB", "-", None),
+            ("(c) max RSS, bench process", f"{maxrss:.0f} MiB", "-", None),
+        ]
+    finally:
+        server.stop()
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
+    print("-" * (width + 26))
+    for label, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
+    missed = [r[0] for r in rows if r[3] is False]
+    if missed:
+        print("\nTargets missed: " + "; ".join(missed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Two figures for `make bench` (issue 4): the inspect function's cold import time as a ratio
+to `import boto3` alone, in a lean environment; and the built deployment size.
+
+Lean environment = what Lambda's python3.11 runtime gives the function, and nothing else:
+the interpreter's standard library (`python3.11 -S`: no site-packages), boto3 (the runtime's
+SDK; here the dev pin, installed once under .aws-sam/lean/runtime), AWS's Powertools layer
+(the dev pin and its tracer dependencies, under .aws-sam/lean/powertools), then our
+`sam build` output: the function folder and the vpcguard layer's python/ folder, first on the
+path as Lambda puts them. Each sample is a fresh process; the figure is the median CPU time of the import.
+
+Usage: .venv/bin/python scripts/inspect_footprint.py [--runs N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / ".aws-sam" / "build"
+LEAN = ROOT / ".aws-sam" / "lean"
+RUNTIME_PYTHON = "python3.11"  # template.yaml's Runtime
+
+IMPORT_BOTO3 = "import boto3"
+IMPORT_HANDLER = "import app"
+
+
+def _pip_target(target: Path, *requirements: str, no_deps: bool = False) -> None:
+    stamp = target / ".installed"
+    wanted = "\n".join(requirements)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    command = [sys.executable, "-m", "pip", "install", "-q", "--target", str(target), *requirements]
+    if no_deps:
+        command.append("--no-deps")
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    stamp.write_text(wanted)
+
+
+def lean_environment() -> list[Path]:
+    """Install (once) the runtime's SDK and the Powertools layer stand-ins; return the
+    sys.path Lambda would give the function, in order."""
+    version = importlib.metadata.version
+    _pip_target(LEAN / "runtime", f"boto3=={version('boto3')}")
+    # The managed layer ships Powertools with its tracer dependencies, but not botocore.
+    _pip_target(
+        LEAN / "powertools",
+        f"aws-lambda-powertools=={version('aws-lambda-powertools')}",
+        f"aws-xray-sdk=={version('aws-xray-sdk')}",
+        f"wrapt=={version('wrapt')}",
+        f"jmespath=={version('jmespath')}",
+        f"typing-extensions=={version('typing-extensions')}",
+        no_deps=True,
+    )
+    return [
+        BUILD / "InspectFunction",
+        BUILD / "VpcguardLayer" / "python",
+        LEAN / "powertools",
+        LEAN / "runtime",
+    ]
+
+
+def import_ms(statement: str, path: list[Path], extra_env: dict[str, str] | None = None) -> float:
+    """CPU milliseconds the import takes in a fresh process. CPU time, not wall time: on a
+    busy machine wall time mostly measures the other processes."""
+    code = f"import time; t = time.process_time(); {statement}; print((time.process_time() - t) * 1000)"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONPATH": os.pathsep.join(map(str, path)),
+        # Lambda's code and layer folders are read-only: no bytecode is written there.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_LAMBDA_FUNCTION_NAME": "vpcguard-InspectFunction",
+        # The template's defaults for the variables read at import.
+        "VPCGUARD_IDEMPOTENCY_TABLE": "vpcguard-IdempotencyTable",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "vpcguard",
+        **(extra_env or {}),
+    }
+    done = subprocess.run(
+        [RUNTIME_PYTHON, "-S", "-c", code], env=env, capture_output=True, text=True, cwd="/", check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def measure(runs: int = 7) -> dict[str, float]:
+    path = lean_environment()
+    boto3_ms, handler_ms, traced_ms = [], [], []
+    for _ in range(runs):  # interleaved, so load on the machine hits both alike
+        boto3_ms.append(import_ms(IMPORT_BOTO3, path))
+        handler_ms.append(import_ms(IMPORT_HANDLER, path))
+        traced_ms.append(import_ms(IMPORT_HANDLER, path, {"POWERTOOLS_TRACE_DISABLED": "false"}))
+    boto3_median = statistics.median(boto3_ms)
+    handler_median = statistics.median(handler_ms)
+    traced_median = statistics.median(traced_ms)
+    function_bytes = tree_bytes(BUILD / "InspectFunction")
+    layer_bytes = tree_bytes(BUILD / "VpcguardLayer")
+    return {
+        "import_boto3_ms": round(boto3_median, 1),
+        "import_inspect_handler_ms": round(handler_median, 1),
+        "cold_import_ratio": round(handler_median / boto3_median, 2),
+        "import_inspect_handler_xray_sdk_ms": round(traced_median, 1),
+        "cold_import_ratio_xray_sdk": round(traced_median / boto3_median, 2),
+        "built_function_mb": round(function_bytes / 1e6, 2),
+        "built_layer_mb": round(layer_bytes / 1e6, 2),
+        "built_total_mb": round((function_bytes + layer_bytes) / 1e6, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.pipeline.runtime import ensure_built
+
+    ensure_built()  # the build must be current (and carry its bytecode, as `make sam` leaves it)
+    figures = measure(args.runs)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"cold import, lean python3.11, CPU time (median of {args.runs}):")
+    print(f"  import boto3            {figures['import_boto3_ms']:8.1f} ms")
+    print(f"  import inspect handler  {figures['import_inspect_handler_ms']:8.1f} ms"
+          f"  ratio {figures['cold_import_ratio']:.2f} (target <= 1.5)")
+    print(f"  ... with X-Ray SDK      {figures['import_inspect_handler_xray_sdk_ms']:8.1f} ms"
+          f"  ratio {figures['cold_import_ratio_xray_sdk']:.2f} (XRaySdkTracing=true)")
+    print(f"built size (unzipped): function {figures['built_function_mb']} MB + layer {figures['built_layer_mb']} MB"
+          f" = {figures['built_total_mb']} MB (target < 15 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

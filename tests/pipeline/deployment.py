@@ -1,0 +1,191 @@
+"""Create template.yaml's event plumbing and state on moto's server, from the template itself.
+
+What is created, with the template's own settings: the SQS queues (visibility, retention,
+redrive policy), the EventBridge rules (event patterns and targets), the SNS topic, the
+DynamoDB tables (keys, TTL), the flow-log group and delivery role (trust policy). Lambda
+functions and layers are not deployed: `runtime.BuiltFunction` runs them from the
+`sam build` output. Alarms, queue policies and IAM policies are not enforced by moto, so
+they are checked by reading the template (test_template.py).
+
+A test harness addition, not part of the stack: a findings queue subscribed to the topic,
+standing in for a subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from tests.localaws.server import ACCOUNT, REGION
+
+from .cfn import Resolver, load_template, parameter_defaults, resources_of_type
+
+STACK = "vpcguard"
+INSPECT_FUNCTION = "InspectFunction"
+
+
+@dataclass
+class LocalDeployment:
+    endpoint_url: str
+    template: dict[str, Any]
+    parameters: dict[str, str]
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    findings_queue_url: str = ""
+
+    # --- clients ----------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+
+    @property
+    def resolve(self) -> Resolver:
+        return Resolver(self.template, self.refs, self.attributes)
+
+    # --- what tests read --------------------------------------------------------------
+
+    @property
+    def work_queue_url(self) -> str:
+        return self.refs["WorkQueue"]
+
+    @property
+    def dead_letter_queue_url(self) -> str:
+        return self.refs["DeadLetterQueue"]
+
+    @property
+    def findings_topic_arn(self) -> str:
+        return self.refs["FindingsTopic"]
+
+    def queue_arn(self, url: str) -> str:
+        attrs = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return attrs["Attributes"]["QueueArn"]
+
+    def function_environment(self, logical_id: str = INSPECT_FUNCTION) -> dict[str, str]:
+        """The function's environment as Lambda would set it: Globals, then the function's
+        own variables, with every intrinsic resolved to the local resources."""
+        glob = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        own = self.template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+        return {name: str(self.resolve(value)) for name, value in {**glob, **own}.items()}
+
+    # --- creating it ------------------------------------------------------------------
+
+    def deploy(self) -> LocalDeployment:
+        self.refs.update(self.parameters)
+        self.refs.update(
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::StackName": STACK,
+            }
+        )
+        self._queues()
+        self._topics()
+        self._tables()
+        self._log_groups()
+        self._roles()
+        self._rules()
+        for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
+            self.refs[logical_id] = f"{STACK}-{logical_id}"
+        self._findings_subscriber()
+        return self
+
+    def _queues(self) -> None:
+        sqs = self.client("sqs")
+        queues = resources_of_type(self.template, "AWS::SQS::Queue")
+        # Queues that others redrive to first, so their ARNs resolve.
+        order = sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
+        for logical_id in order:
+            props = self.resolve(queues[logical_id].get("Properties", {}))
+            attributes = {key: _queue_attribute(value) for key, value in props.items()}
+            url = sqs.create_queue(QueueName=f"{STACK}-{logical_id}", Attributes=attributes)["QueueUrl"]
+            self.refs[logical_id] = url
+            self.attributes[(logical_id, "Arn")] = self.queue_arn(url)
+            self.attributes[(logical_id, "QueueName")] = f"{STACK}-{logical_id}"
+
+    def _topics(self) -> None:
+        sns = self.client("sns")
+        for logical_id, resource in resources_of_type(self.template, "AWS::SNS::Topic").items():
+            props = self.resolve(resource.get("Properties", {}))
+            attributes = {k: str(props[k]) for k in ("KmsMasterKeyId", "DisplayName") if k in props}
+            arn = sns.create_topic(Name=f"{STACK}-{logical_id}", Attributes=attributes)["TopicArn"]
+            self.refs[logical_id] = arn
+            self.attributes[(logical_id, "TopicArn")] = arn
+
+    def _tables(self) -> None:
+        dynamodb = self.client("dynamodb")
+        for logical_id, resource in resources_of_type(self.template, "AWS::DynamoDB::Table").items():
+            props = self.resolve(resource["Properties"])
+            name = f"{STACK}-{logical_id}"
+            table = dynamodb.create_table(
+                TableName=name,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )["TableDescription"]
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            self.refs[logical_id] = name
+            self.attributes[(logical_id, "Arn")] = table["TableArn"]
+
+    def _log_groups(self) -> None:
+        logs = self.client("logs")
+        for logical_id, resource in resources_of_type(self.template, "AWS::Logs::LogGroup").items():
+            if "LogGroupName" in resource.get("Properties", {}):
+                continue  # a function's own log group: Lambda's business, not ours
+            name = f"/{STACK}/{logical_id}"
+            logs.create_log_group(logGroupName=name)
+            self.refs[logical_id] = name
+            self.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+
+    def _roles(self) -> None:
+        iam = self.client("iam")
+        for logical_id, resource in resources_of_type(self.template, "AWS::IAM::Role").items():
+            props = self.resolve(resource["Properties"])
+            name = f"{STACK}-{logical_id}"
+            arn = iam.create_role(
+                RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+            )["Role"]["Arn"]
+            for policy in props.get("Policies", []):
+                iam.put_role_policy(
+                    RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+                )
+            self.refs[logical_id] = name
+            self.attributes[(logical_id, "Arn")] = arn
+
+    def _rules(self) -> None:
+        events = self.client("events")
+        for logical_id, resource in resources_of_type(self.template, "AWS::Events::Rule").items():
+            props = self.resolve(resource["Properties"])
+            name = f"{STACK}-{logical_id}"
+            arn = events.put_rule(
+                Name=name, EventPattern=json.dumps(props["EventPattern"]), Description=props.get("Description", "")
+            )["RuleArn"]
+            events.put_targets(Rule=name, Targets=props["Targets"])
+            self.refs[logical_id] = name
+            self.attributes[(logical_id, "Arn")] = arn
+
+    def _findings_subscriber(self) -> None:
+        url = self.client("sqs").create_queue(QueueName="findings-subscriber")["QueueUrl"]
+        self.client("sns").subscribe(TopicArn=self.findings_topic_arn, Protocol="sqs", Endpoint=self.queue_arn(url))
+        self.findings_queue_url = url
+
+
+def _queue_attribute(value: Any) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)  # RedrivePolicy
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def deploy(endpoint_url: str, **parameter_overrides: str) -> LocalDeployment:
+    template = load_template()
+    parameters = {**parameter_defaults(template), **parameter_overrides}
+    # An SSM-typed parameter's default is a parameter name, resolved by CloudFormation;
+    # locally the Powertools layer is the dev environment's own install.
+    return LocalDeployment(endpoint_url, template, parameters).deploy()
