@@ -1,0 +1,59 @@
+"""notify Lambda: SQS batch (the findings topic's subscription) -> Security Hub, Slack, Chatbot.
+
+Each record is one subject object (the SNS message body), wrapped in the SNS envelope, or
+bare with raw message delivery. A record that fails (Slack down after retries, a bad
+body, Security Hub refusing) is reported in `batchItemFailures`: SQS delivers it again and,
+after maxReceiveCount, moves it to the DLQ. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from vpcguard.aws import AwsClients
+from vpcguard.notify.notifier import Notifier
+from vpcguard.notify.subject import subject_from_sqs_body
+from vpcguard.settings import Settings
+
+logger = Logger(service="vpcguard-notify")
+# A batch whose every record failed is still answered with batchItemFailures (not an
+# exception), so SQS redelivers exactly those records and the DLQ catches them.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+# Built once per cold start: clients, and the webhook secrets' cache, live across invocations.
+_notifier: Notifier | None = None
+
+
+def get_notifier() -> Notifier:
+    global _notifier
+    if _notifier is None:
+        clients = AwsClients(region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        _notifier = Notifier(Settings.from_env(), clients)
+    return _notifier
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    subject = subject_from_sqs_body(record.body)
+    outcome = get_notifier().notify(subject)
+    logger.info(
+        "subject notified",
+        extra={
+            "subject": outcome.subject,
+            "slack": outcome.slack,
+            "chatbot": outcome.chatbot,
+            "notified": outcome.notified,
+            "suppressed": sum(s.count for s in outcome.suppressed),
+            "security_hub_imported": len(outcome.security_hub.imported) if outcome.security_hub else 0,
+        },
+    )
+    return {"subject": outcome.subject, "slack": outcome.slack}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,68 @@
+"""Reading the SNS message body (the contract's subject object) that reaches the notifier."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ..engine import CheckResult, SubjectReport
+from ..model import Severity, Status
+
+# Results a person is told about; PASS, NOT_APPLICABLE and EXEMPT are not news.
+NOTIFIED_STATUSES: tuple[Status, ...] = (Status.FAIL, Status.WOULD_FIX, Status.ERROR, Status.FIXED)
+
+
+class BadMessage(ValueError):
+    """A queue record that is not a vpcguard subject: retrying it cannot help."""
+
+
+def parse_subject(data: dict[str, Any] | str) -> SubjectReport:
+    """The subject object (dict or JSON text) as a validated SubjectReport."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise BadMessage(f"message body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadMessage(f"message body is a JSON {type(data).__name__}, not a subject object")
+    try:
+        return SubjectReport.model_validate(data)
+    except ValueError as exc:
+        raise BadMessage(f"message body is not a vpcguard subject: {exc}") from None
+
+
+def subject_from_sqs_body(body: str) -> SubjectReport:
+    """An SQS record body: the SNS envelope (`"Type": "Notification"`, `"Message"`), or the
+    subject itself when the subscription uses raw message delivery."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise BadMessage(f"record body is not JSON: {exc}") from None
+    if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
+        return parse_subject(data["Message"])
+    return parse_subject(data)
+
+
+def notified(results: Iterable[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if r.status in NOTIFIED_STATUSES]
+
+
+def by_severity(results: Iterable[CheckResult]) -> list[CheckResult]:
+    """Worst first, then by check id (stable output)."""
+    return sorted(results, key=lambda r: (-r.severity.rank, r.check_id))
+
+
+def worst_severity(results: Iterable[CheckResult], status: Status = Status.FAIL) -> Severity | None:
+    matching = [r.severity for r in results if r.status == status]
+    return max(matching, key=lambda s: s.rank) if matching else None
+
+
+def kind_label(subject: SubjectReport) -> str:
+    return "transform job" if subject.type == "transform_job" else "model"
+
+
+def console_url(region: str, kind: str, name: str) -> str:
+    """The SageMaker console page of a model (`kind` "model") or a transform job."""
+    fragment = "transform-jobs" if kind == "transform_job" else "models"
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{fragment}/{name}"
