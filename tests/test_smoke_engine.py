@@ -10,11 +10,6 @@ def test_compliant_model_passes_the_checks_written_so_far(builder, engine):
     # buckets are named only by a transform job.
     not_applicable = {"outside_access_path", "s3_bucket_policy_vpc_only"}
     for r in report.results:
-        # moto ignores EnableNetworkIsolation (DescribeModel always says false), so
-        # network_isolation FAILs here although the model asks for it; tested apart
-        # in tests/checks/test_basics.py.
-        if r.check_id == "network_isolation":
-            continue
         expected = Status.NOT_APPLICABLE if r.check_id in not_applicable else Status.PASS
         assert r.status == expected, (r.check_id, r.detail)
     assert report.vpc_id == net.vpc_id

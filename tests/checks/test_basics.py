@@ -96,9 +96,10 @@ def test_nothing_exists_reports_errors_not_passes(builder, engine):
         result = result_of(report, check_id)
         assert result.status == Status.ERROR, (check_id, result.detail)
         assert "no VPC to inspect" in result.detail
-    # Only what does not depend on the network may pass: the VpcConfig is there, the role exists.
+    # Only what does not depend on the network may pass: the VpcConfig is there, the role
+    # exists, the model asks for network isolation.
     passed = {r.check_id for r in report.results if r.status == Status.PASS}
-    assert passed <= {"model_vpc_configured", "execution_role_vpc_permissions"}, passed
+    assert passed <= {"model_vpc_configured", "execution_role_vpc_permissions", "network_isolation"}, passed
 
 
 # --- subnet_ip_capacity ------------------------------------------------------------------
@@ -197,16 +198,12 @@ def test_model_without_network_isolation_fails(builder, engine):
     assert "m does not have network isolation enabled" in result.detail
 
 
-def test_model_with_network_isolation_passes(builder, engine, clients):
-    """moto ignores EnableNetworkIsolation (its DescribeModel always says false), so this
-    test reads the real model from moto and sets the field as AWS returns it for a model
-    created with EnableNetworkIsolation true, then evaluates that description."""
+def test_model_with_network_isolation_passes(builder, engine):
+    """moto 5.2.5 drops EnableNetworkIsolation; tests/localaws/moto_fidelity.py makes it
+    keep the flag as AWS does, so this goes through CreateModel and DescribeModel."""
     net = builder.compliant_vpc()
-    builder.compliant_model("m", net)
-    description = dict(builder.client("sagemaker").describe_model(ModelName="m"))
-    description["EnableNetworkIsolation"] = True
-    subject = SubjectResolver(clients).model_from_description(description, tags={})
-    result = result_of(engine.evaluate(subject), "network_isolation")
+    builder.compliant_model("m", net, network_isolation=True)
+    result = result_of(engine.evaluate_model("m"), "network_isolation")
     assert result.status == Status.PASS
     assert "EnableNetworkIsolation true" in result.detail
 

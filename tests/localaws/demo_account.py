@@ -11,8 +11,8 @@ somewhere.
 
 Plus a model with no VpcConfig and one whose subnet has since been deleted.
 
-moto drops `EnableNetworkIsolation` from CreateModel, so `network_isolation` FAILs for
-every model here, though the builders ask for it; on AWS the prod models pass.
+`network_isolation` passes for the models created with it (moto's gap there is closed by
+tests/localaws/moto_fidelity.py) and fails for `fraud-legacy`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 TEAM_TAG = "vpcguard:team"
 EXEMPT_TAG = "vpcguard:exempt"
 
-# What moto cannot play, said in the demo's output.
-MOTO_LIMITS = (
-    "network_isolation: moto drops EnableNetworkIsolation from CreateModel, so it FAILs for every "
-    "model here; on AWS the models created with it (all but sentiment-public) pass.",
-)
 
 
 @dataclass
@@ -43,7 +38,6 @@ class DemoAccount:
     models: list[str] = field(default_factory=list)
     transform_jobs: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)  # subject name -> purpose
-    moto_limits: tuple[str, ...] = MOTO_LIMITS
 
     def add_model(self, name: str, note: str) -> None:
         self.models.append(name)
@@ -116,10 +110,14 @@ def _legacy(b: Builder, account: DemoAccount) -> None:
     b.bucket("legacy-input")
     b.bucket("legacy-output")
 
-    b.model("fraud-legacy", subnet_ids=[wide, tiny], security_group_ids=[sg], role_arn=role, tags={TEAM_TAG: "risk"})
+    b.model(
+        "fraud-legacy", subnet_ids=[wide, tiny], security_group_ids=[sg], role_arn=role, tags={TEAM_TAG: "risk"},
+        network_isolation=False,
+    )
     account.add_model(
         "fraud-legacy",
-        "legacy VPC: one AZ, no S3 endpoint, no flow log, partial self rule, no egress, role lacks ENI actions",
+        "legacy VPC: one AZ, no S3 endpoint, no flow log, partial self rule, no egress, role lacks ENI actions, "
+        "no network isolation",
     )
     b.transform_job(
         "fraud-legacy-scoring",

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from moto.server import ThreadedMotoServer
 
+from . import moto_fidelity
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 
@@ -38,6 +40,7 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         fake_credentials()
+        moto_fidelity.apply()
         self._server.start()
         return self
 
