@@ -137,7 +137,12 @@ class Engine:
                     result.status = Status.EXEMPT
                     result.detail = f"exempted by {EXEMPT_TAG} on {', '.join(exempt_by)}: {outcome.detail}"
                 elif mode == "fix" and check.meta.fixable and self.settings.plans_fixes:
+                    recorded = len(audit)
                     result = self._fix(check, snap, outcome, result, audit)
+                    if any(a.outcome == "applied" for a in audit[recorded:]):
+                        # The checks after this one judge the network as it now is (e.g. the
+                        # endpoint policy checks after an endpoint was created); already re-read.
+                        snap = self.inventory.snapshot(snap.subject)
             results.append(result)
         return self._report(subject, snap.vpc_id, results, audit)
 

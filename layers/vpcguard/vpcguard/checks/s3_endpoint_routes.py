@@ -1,8 +1,52 @@
+from typing import Any
+
+from botocore.exceptions import ClientError
+
 from .. import facts as F
-from ..facts import Snapshot
+from ..aws import AwsClients, error_code
+from ..facts import Snapshot, VpcEndpoint
+from ..fixes import FixPlan, NoSafeFix
 from ..model import Outcome, Severity, failed, not_applicable, passed
+from ..settings import Settings
+from ._fixing import write_refused
 from ._s3 import describe_table, s3_gateways, s3_interfaces
 from .base import Check, CheckMeta, register
+
+# What EC2 may answer when a route table is already on the endpoint (a concurrent run
+# added it): the state we want.
+ALREADY_ROUTED = frozenset({"RouteAlreadyExists", "InvalidRouteTableId.Duplicate"})
+
+
+def route_fix_target(snap: Snapshot) -> tuple[VpcEndpoint, list[str]]:
+    """The gateway endpoint to extend and the route tables to add to it.
+
+    Only the model subnets' effective route tables that no S3 gateway is on are added, and
+    only to an available S3 gateway endpoint of the model's own VPC. With several gateways,
+    the one already on the most of the model's route tables is chosen (ties: lowest id), so
+    the model's subnets end up behind as few endpoint policies as possible."""
+    gateways = [ep for ep in s3_gateways(snap) if ep.vpc_id == snap.vpc_id]
+    if not gateways:
+        raise NoSafeFix(
+            f"{snap.vpc_id} has no available S3 gateway endpoint: the route fix only adds route tables "
+            "to one that exists (see s3_endpoint_exists)"
+        )
+    tables = snap.effective_route_tables()
+    routed = {rtb for ep in gateways for rtb in ep.route_table_ids}
+    missing = sorted(
+        {t.id for t in tables.values() if t is not None and t.vpc_id == snap.vpc_id and t.id not in routed}
+    )
+    if not missing:
+        no_table = [sid for sid, t in tables.items() if t is None]
+        raise NoSafeFix(
+            f"subnet(s) {', '.join(no_table) or '?'} have no route table (the VPC has no main route table) "
+            "to add to the endpoint"
+        )
+    model_tables = {t.id for t in tables.values() if t is not None}
+
+    def rank(ep: VpcEndpoint) -> tuple[int, str]:
+        return (-len(model_tables.intersection(ep.route_table_ids)), ep.id)
+
+    return sorted(gateways, key=rank)[0], missing
 
 
 @register
@@ -62,4 +106,43 @@ class S3EndpointRoutes(Check):
         return passed(
             f"every model subnet's effective route table is on an S3 gateway endpoint ({listing}; {gateway_list})",
             [*tables, *(ep.id for ep in gateways)],
+        )
+
+    def plan_fix(self, snap: Snapshot, outcome: Outcome, settings: Settings) -> FixPlan:
+        endpoint, missing = route_fix_target(snap)
+        endpoint_id = endpoint.id
+
+        def read_route_tables(ec2: Any) -> list[str]:
+            found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
+            return list(found[0].get("RouteTableIds", [])) if found else []
+
+        def apply(clients: AwsClients) -> dict[str, Any]:
+            ec2 = clients.client("ec2")
+            # Add only what is not there yet, so a second run (or a concurrent one) writes nothing.
+            to_add = [rtb for rtb in missing if rtb not in read_route_tables(ec2)]
+            if to_add:
+                try:
+                    resp = ec2.modify_vpc_endpoint(VpcEndpointId=endpoint_id, AddRouteTableIds=to_add)
+                except ClientError as exc:
+                    if error_code(exc) not in ALREADY_ROUTED:
+                        raise
+                else:
+                    if resp.get("Return") is False:
+                        raise write_refused(
+                            "ModifyVpcEndpoint", "ReturnFalse", f"EC2 did not add {', '.join(to_add)} to {endpoint_id}"
+                        )
+            after: dict[str, Any] = {"VpcEndpointId": endpoint_id, "RouteTableIds": read_route_tables(ec2)}
+            if not to_add:
+                after["already_present"] = True
+            return after
+
+        return FixPlan(
+            check_id=self.meta.id,
+            action="ec2:ModifyVpcEndpoint",
+            resource_id=endpoint_id,
+            params={"VpcEndpointId": endpoint_id, "AddRouteTableIds": missing},
+            description=f"add route table(s) {', '.join(missing)} to S3 gateway endpoint {endpoint_id}",
+            apply=apply,
+            before={"VpcEndpointId": endpoint_id, "RouteTableIds": list(endpoint.route_table_ids)},
+            touches=(endpoint_id, *missing),
         )
