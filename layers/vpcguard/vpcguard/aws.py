@@ -100,7 +100,8 @@ class AwsClients:
         self.endpoint_url = endpoint_url
         self.counter = CallCounter()
         # Adaptive retries absorb throttling; the API budget is shared with every other
-        # tool in the account, so we back off rather than fail.
+        # tool in the account, so we back off rather than fail. botocore reads
+        # `max_attempts` here as retries after the first attempt (8 -> up to 9 attempts).
         self.config = Config(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             connect_timeout=5,
