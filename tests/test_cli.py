@@ -395,6 +395,9 @@ def test_remediate_fixes_records_to_the_audit_table_and_exits_clean(builder, cap
     assert result["status"] == "FIXED", result["detail"]
     assert dns_support(builder, vpc_id) is True
     assert [(a["resource_id"], a["outcome"]) for a in doc["audit"]] == [(vpc_id, "applied")]
+    # Who did it: the local user and the AWS principal (moto's caller identity).
+    assert doc["audit"][0]["trigger"].startswith("cli user ")
+    assert " as arn:aws:sts::123456789012:" in doc["audit"][0]["trigger"]
     items = builder.client("dynamodb").scan(TableName="vpcguard-audit")["Items"]
     assert len(items) == 1
     assert items[0]["resource_id"] == {"S": vpc_id} and items[0]["action"] == {"S": "ec2:ModifyVpcAttribute"}

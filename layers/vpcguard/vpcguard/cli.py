@@ -21,6 +21,7 @@ Stdlib argparse only: the CLI ships in the same Lambda layer as the engine.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -275,9 +276,35 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         raise CliError(str(first.get("ctx", {}).get("error") or first["msg"])) from None
 
 
+def cli_trigger(clients: AwsClients, settings: Settings) -> str:
+    """Who ran the CLI, for audit records: the AWS principal (one STS call, made only when
+    fixes are planned, i.e. when records are written) and the local user."""
+    user = getpass.getuser() if _has_user() else "unknown"
+    if not settings.plans_fixes:
+        return f"cli user {user}"
+    try:
+        principal = clients.client("sts").get_caller_identity()["Arn"]
+    except (ClientError, BotoCoreError):
+        principal = "unknown principal"
+    return f"cli user {user} as {principal}"
+
+
+def _has_user() -> bool:
+    try:
+        getpass.getuser()
+    except (KeyError, OSError):
+        return False
+    return True
+
+
 def build_engine(args: argparse.Namespace, settings: Settings) -> Engine:
     clients = build_clients(args)
-    return Engine(clients, settings, trigger="cli", audit_sink=audit_sink_for(clients, settings.audit_table))
+    return Engine(
+        clients,
+        settings,
+        trigger=cli_trigger(clients, settings),
+        audit_sink=audit_sink_for(clients, settings.audit_table),
+    )
 
 
 # --- outcome -------------------------------------------------------------------------------
