@@ -61,10 +61,15 @@ idempotency = IdempotencyConfig(
     # SQS redeliveries come within the hour.
     expires_after_seconds=86400,
 )
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"])
 # boto3 clients are built once per instance (each costs a service-model load); the facts an
 # evaluation reads are not kept between invocations (a new Inspector each time).
 aws_clients = AwsClients()
+# One DynamoDB client for idempotency and the audit table, from the engine's session: a
+# second session would load the endpoint and retry data again, and a second client the
+# DynamoDB service model again.
+persistence = DynamoDBPersistenceLayer(
+    table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"], boto3_client=aws_clients.client("dynamodb")
+)
 
 
 @idempotent_function(data_keyword_argument="work", config=idempotency, persistence_store=persistence)

@@ -30,7 +30,6 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
 
 from . import __version__
 from . import facts as F
@@ -270,10 +269,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         overrides[name] = getattr(args, name, None)
     try:
         return Settings.from_env(env, **overrides)
-    except ValidationError as exc:
-        # pydantic's message is several lines; the first error's text is the useful part.
-        first = exc.errors()[0]
-        raise CliError(str(first.get("ctx", {}).get("error") or first["msg"])) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def cli_trigger(clients: AwsClients, settings: Settings) -> str:

@@ -1,6 +1,10 @@
 """One settings object: environment variables (Lambda) and CLI flags (which win).
 
 Names are the public interface in spec/architecture.md ("Settings"); keep them exact.
+
+A frozen dataclass that validates itself, not a pydantic model: the inspect Lambda reads
+its settings at every cold start, and pydantic's import and model build cost more than
+the rest of the function's own code (issue 4). Any bad value raises ValueError naming it.
 """
 
 from __future__ import annotations
@@ -8,9 +12,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["off", "notify", "fix"]
 MODES: tuple[str, ...] = ("off", "notify", "fix")
@@ -43,32 +46,59 @@ def parse_modes(pairs: Iterable[str]) -> dict[str, Mode]:
     return modes
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_TEXT_FIELDS = (
+    "flow_logs_log_group",
+    "flow_logs_role_arn",
+    "flow_logs_s3_arn",
+    "audit_table",
+    "findings_topic_arn",
+    "slack_secret_arn",
+    "chatbot_topic_arn",
+    "state_table",
+    "work_queue_url",
+)
 
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
     remediate: bool = False
     dry_run: bool = False
-    modes: dict[str, Mode] = Field(default_factory=dict)
+    modes: dict[str, Mode] = field(default_factory=dict)
     flow_logs_log_group: str | None = None
     flow_logs_role_arn: str | None = None
     flow_logs_s3_arn: str | None = None
     audit_table: str | None = None
     findings_topic_arn: str | None = None
     slack_secret_arn: str | None = None
-    slack_team_secrets: dict[str, str] = Field(default_factory=dict)
+    slack_team_secrets: dict[str, str] = field(default_factory=dict)
     chatbot_topic_arn: str | None = None
     security_hub: bool = False
     state_table: str | None = None
     dedup_seconds: int = 86400
     work_queue_url: str | None = None
 
-    @field_validator("modes")
-    @classmethod
-    def _known_checks(cls, modes: dict[str, Mode]) -> dict[str, Mode]:
+    def __post_init__(self) -> None:
+        for name in ("remediate", "dry_run", "security_hub"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be text, not {value!r}")
+        if isinstance(self.dedup_seconds, bool) or not isinstance(self.dedup_seconds, int):
+            raise ValueError(f"dedup_seconds must be a whole number, not {self.dedup_seconds!r}")
+        if not isinstance(self.slack_team_secrets, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.slack_team_secrets.items()
+        ):
+            raise ValueError("slack_team_secrets must map team names to secret ARNs")
+        if not isinstance(self.modes, Mapping):
+            raise ValueError("modes must map check ids to modes")
+        bad = [f"{check_id}={mode}" for check_id, mode in self.modes.items() if mode not in MODES]
+        if bad:
+            raise ValueError(f"bad mode {', '.join(bad)}: MODE must be one of {', '.join(MODES)}")
         from .checks.base import validate_ids
 
-        validate_ids(modes)
-        return modes
+        validate_ids(self.modes)
 
     @property
     def plans_fixes(self) -> bool:
@@ -127,4 +157,7 @@ class Settings(BaseModel):
                 values["modes"] = {**values.get("modes", {}), **value}
             else:
                 values[key] = value
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
         return cls(**values)
