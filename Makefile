@@ -55,7 +55,7 @@ test: lint sam unit
 demo: venv sam
 	$(PY) scripts/demo.py
 
-bench: venv
+bench: venv sam
 	$(PY) scripts/bench.py
 
 clean:

@@ -29,6 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+IMPORT_RATIO_TARGET = 1.5
+SIZE_TARGET_MB = 15
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.localaws
 
@@ -185,6 +188,29 @@ def peak_memory(server: MotoProcess) -> float:
     return peak / 2**20
 
 
+def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
+    """Issue 4's two figures, from the `sam build` output (scripts/inspect_footprint.py):
+    cold import of the inspect handler in a lean python3.11 vs `import boto3`, and size."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from inspect_footprint import measure
+
+    from tests.pipeline.runtime import ensure_built
+
+    print("(d) the inspect function as deployed (lean python3.11, CPU time, median of 7 fresh processes)")
+    ensure_built()
+    figures = measure(7)
+    print(f"  import boto3 {figures['import_boto3_ms']} ms; import of the inspect handler "
+          f"{figures['import_inspect_handler_ms']} ms; with the X-Ray SDK on "
+          f"{figures['import_inspect_handler_xray_sdk_ms']} ms\n")
+    ratio, size = figures["cold_import_ratio"], figures["built_total_mb"]
+    return [
+        ("(d) cold import of the inspect handler / import boto3", f"{ratio:.2f}x", f"<= {IMPORT_RATIO_TARGET}",
+         ratio <= IMPORT_RATIO_TARGET),
+        ("(d) built size, function + layer, unzipped", f"{size:.2f} MB", f"< {SIZE_TARGET_MB}",
+         size < SIZE_TARGET_MB),
+    ]
+
+
 def main() -> int:
     print(f"vpcguard bench: moto in a child process, {WORKERS} worker threads\n")
     server = MotoProcess().start()
@@ -237,6 +263,8 @@ def main() -> int:
         ]
     finally:
         server.stop()
+
+    rows += footprint_rows()
 
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
