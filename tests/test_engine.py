@@ -2,31 +2,11 @@
 
 import json
 
-from botocore.awsrequest import AWSResponse
-
 from tests.conftest import result_of
+from tests.faults import deny
 from vpcguard.engine import scan_document
 from vpcguard.model import Status
 from vpcguard.settings import Settings
-
-
-def _deny(engine, service: str, operation: str) -> None:
-    """Make one API answer AccessDenied, the way AWS does, for this engine's clients.
-
-    moto's server does not enforce IAM by default, so a botocore `before-call` handler
-    short-circuits the request with a real error response (botocore then raises the same
-    ClientError it raises for a real 403)."""
-
-    def handler(**_):
-        return (
-            AWSResponse("https://local", 403, {}, None),
-            {
-                "Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."},
-                "ResponseMetadata": {"HTTPStatusCode": 403},
-            },
-        )
-
-    engine.clients.session.events.register(f"before-call.{service}.{operation}", handler)
 
 
 def test_exempt_tag_on_the_vpc_turns_fail_into_exempt_and_pass_stays_pass(builder, engine):
@@ -72,7 +52,7 @@ def test_mode_off_removes_the_check(builder, make_engine):
 def test_access_denied_on_one_api_errors_only_the_checks_that_need_it(builder, engine):
     net = builder.compliant_vpc()
     builder.compliant_model("m", net)
-    _deny(engine, "ec2", "DescribeVpcAttribute")
+    deny(engine.clients, "ec2", "DescribeVpcAttribute")
     report = engine.evaluate_model("m")
     dns = result_of(report, "vpc_dns_support")
     assert dns.status == Status.ERROR

@@ -26,7 +26,7 @@ from .checks.base import Check, all_checks
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
-from .model import Outcome, Severity, Status, Subject
+from .model import Outcome, Severity, Status, Subject, plain
 from .settings import Settings
 from .subjects import SubjectResolver
 
@@ -394,9 +394,9 @@ class Engine:
             subject_arn=subject.arn or subject.name,
             resource_id=plan.resource_id,
             action=plan.action,
-            params=_plain(plan.params),
-            before=_plain(plan.before),
-            after=_plain(after),
+            params=plain(plan.params),
+            before=plain(plan.before),
+            after=plain(after),
             time=datetime.now(UTC).isoformat(timespec="seconds"),
             trigger=self.trigger,
             dry_run=self.settings.dry_run,
@@ -438,16 +438,6 @@ class Engine:
             results=results,
             audit=audit,
         )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def summarize(reports: Iterable[SubjectReport]) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
@@ -112,19 +113,22 @@ class Remediation:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"action": self.action, "resource_id": self.resource_id}
         if self.params:
-            out["params"] = _plain(self.params)
+            out["params"] = plain(self.params)
         if self.description:
             out["description"] = self.description
         if self.suggestion is not None:
-            out["suggestion"] = _plain(self.suggestion)
+            out["suggestion"] = plain(self.suggestion)
         return out
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Mappings, tuples and datetimes as JSON-ready dicts, lists and ISO strings."""
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value
 
 
