@@ -41,9 +41,17 @@ IAM_PREFIX = {"api.sagemaker": "sagemaker", "tagging": "tag"}
 
 
 def inspect_statements() -> list[dict[str, Any]]:
+    """Every statement the function can have: both branches of a conditional statement
+    (`!If [Condition, statement, AWS::NoValue]`) count, so the checks below hold with every
+    option turned on."""
     statements = []
     for policy in INSPECT["Policies"]:
-        statements.extend(policy["Statement"])
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                _, when_true, when_false = statement["Fn::If"]
+                statements += [s for s in (when_true, when_false) if s != {"Ref": "AWS::NoValue"}]
+            else:
+                statements.append(statement)
     return statements
 
 

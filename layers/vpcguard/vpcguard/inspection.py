@@ -56,6 +56,7 @@ class Inspector:
             message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)
         elif notable_results(report):
             log.warning("no findings topic configured: %s %s findings not published", report.type, report.name)
+        resolved = self.resolve_security_hub(report) if not notable_results(report) else []
         severity = message_severity(report)
         return {
             "event_id": work.event_id,
@@ -65,4 +66,16 @@ class Inspector:
             "severity": severity.value if severity else None,
             "audit": len(report.audit),
             "message_id": message_id,
+            "security_hub_resolved": len(resolved),
         }
+
+    def resolve_security_hub(self, report: SubjectReport) -> list[str]:
+        """An all-clear subject publishes no findings message, so the notify function never
+        sees it; its Security Hub findings reported earlier are resolved here instead (one
+        GetFindings by Id; nothing is imported for checks that were never reported)."""
+        if not self.engine.settings.security_hub:
+            return []
+        from .notify.securityhub import SecurityHubPublisher  # only when the option is on
+
+        summary = SecurityHubPublisher(self.engine.clients.client("securityhub")).publish(report)
+        return list(summary.resolved)
