@@ -19,6 +19,19 @@ def _s3_prefix_list(builder) -> str:
     return lists[0]["PrefixListId"]
 
 
+def _group_with_egress_to_s3_prefix_list(builder, vpc_id: str, port: int) -> tuple[str, str]:
+    """A group (with the self ingress rule) whose only egress is TCP `port` to the S3 prefix list."""
+    prefix_list = _s3_prefix_list(builder)
+    group = builder.security_group(vpc_id, egress_all=False)
+    builder.ec2.authorize_security_group_egress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "PrefixListIds": [{"PrefixListId": prefix_list}]}
+        ],
+    )
+    return group, prefix_list
+
+
 # --- sg_self_ingress ---------------------------------------------------------------------
 
 
@@ -130,19 +143,7 @@ def test_no_egress_rule_fails(builder, engine):
 
 def test_egress_only_to_the_s3_prefix_list_on_443_passes_for_a_model(builder, engine):
     net = builder.compliant_vpc()
-    prefix_list = _s3_prefix_list(builder)
-    group = builder.security_group(net.vpc_id, egress_all=False)
-    builder.ec2.authorize_security_group_egress(
-        GroupId=group,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 443,
-                "ToPort": 443,
-                "PrefixListIds": [{"PrefixListId": prefix_list}],
-            }
-        ],
-    )
+    group, prefix_list = _group_with_egress_to_s3_prefix_list(builder, net.vpc_id, port=443)
     builder.compliant_model("m", net, security_group_ids=[group])
     result = result_of(engine.evaluate_model("m"), "sg_egress_allows_s3")
     assert result.status == Status.PASS, result.detail
@@ -151,19 +152,7 @@ def test_egress_only_to_the_s3_prefix_list_on_443_passes_for_a_model(builder, en
 
 def test_multi_instance_job_needs_egress_to_its_own_groups(builder, engine, make_engine):
     net = builder.compliant_vpc()
-    prefix_list = _s3_prefix_list(builder)
-    group = builder.security_group(net.vpc_id, egress_all=False)
-    builder.ec2.authorize_security_group_egress(
-        GroupId=group,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 443,
-                "ToPort": 443,
-                "PrefixListIds": [{"PrefixListId": prefix_list}],
-            }
-        ],
-    )
+    group, prefix_list = _group_with_egress_to_s3_prefix_list(builder, net.vpc_id, port=443)
     builder.compliant_model("m", net, security_group_ids=[group])
     builder.transform_job("multi", "m", instance_count=3)
     result = result_of(engine.evaluate_transform_job("multi"), "sg_egress_allows_s3")
@@ -195,19 +184,7 @@ def test_443_to_a_cidr_narrower_than_everywhere_does_not_count_as_s3(builder, en
 
 def test_egress_on_another_port_to_the_prefix_list_fails(builder, engine):
     net = builder.compliant_vpc()
-    prefix_list = _s3_prefix_list(builder)
-    group = builder.security_group(net.vpc_id, egress_all=False)
-    builder.ec2.authorize_security_group_egress(
-        GroupId=group,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 80,
-                "ToPort": 80,
-                "PrefixListIds": [{"PrefixListId": prefix_list}],
-            }
-        ],
-    )
+    group, prefix_list = _group_with_egress_to_s3_prefix_list(builder, net.vpc_id, port=80)
     builder.compliant_model("m", net, security_group_ids=[group])
     result = result_of(engine.evaluate_model("m"), "sg_egress_allows_s3")
     assert result.status == Status.FAIL

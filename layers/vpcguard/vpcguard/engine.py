@@ -167,10 +167,6 @@ class SubjectReport:
             results=[CheckResult.model_validate(r, f"results.{i}.") for i, r in enumerate(results)],
         )
 
-    def worst_failure(self) -> Severity | None:
-        fails = [r.severity for r in self.results if r.status == Status.FAIL]
-        return max(fails, key=lambda s: s.rank) if fails else None
-
 
 # --- validating the subject object when it is read back (the notifier reads SNS messages) ---
 

@@ -179,10 +179,6 @@ class Inventory:
         self._vpcs.forget(vpc_id)
         self._flow_logs.forget(self.region)
 
-    def invalidate_subnets(self, subnet_ids: Iterable[str]) -> None:
-        for sid in subnet_ids:
-            self._subnets.forget(sid)
-
     # --- per-id reads ----------------------------------------------------------------
 
     def subnets(self, subnet_ids: Iterable[str]) -> dict[str, Subnet | None]:
