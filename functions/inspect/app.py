@@ -14,6 +14,7 @@ Failure handling, per SQS record:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -61,20 +62,18 @@ idempotency = IdempotencyConfig(
     # SQS redeliveries come within the hour.
     expires_after_seconds=86400,
 )
-# boto3 clients are built once per instance (each costs a service-model load); the facts an
-# evaluation reads are not kept between invocations (a new Inspector each time).
-aws_clients = AwsClients()
-# One DynamoDB client for idempotency and the audit table, from the engine's session: a
-# second session would load the endpoint and retry data again, and a second client the
-# DynamoDB service model again.
-persistence = DynamoDBPersistenceLayer(
-    table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"], boto3_client=aws_clients.client("dynamodb")
-)
 
 
-@idempotent_function(data_keyword_argument="work", config=idempotency, persistence_store=persistence)
+@functools.cache
+def aws_clients() -> AwsClients:
+    """One boto3 session per instance, and each client built once, on first use (a client
+    costs a service-model load, and a skipped or malformed record needs none). The facts an
+    evaluation reads are not kept between invocations (a new Inspector each time)."""
+    return AwsClients()
+
+
 @capture_method
-def inspect_once(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
+def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
     result = inspector.inspect(WorkItem.model_validate(work))
     metrics.add_metric(name="SubjectsEvaluated", unit=MetricUnit.Count, value=1)
     if result["message_id"]:
@@ -84,12 +83,26 @@ def inspect_once(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any
     return result
 
 
+@functools.cache
+def idempotent_inspect() -> Callable[..., dict[str, Any]]:
+    """`inspect_subject` once per event id, built when the first record needs it, so that its
+    DynamoDB client is made on first use like every other client. One client for idempotency
+    and the audit table, from the engine's session: a second session would load the endpoint
+    and retry data again, and a second client the DynamoDB service model again."""
+    persistence = DynamoDBPersistenceLayer(
+        table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"], boto3_client=aws_clients().client("dynamodb")
+    )
+    return idempotent_function(data_keyword_argument="work", config=idempotency, persistence_store=persistence)(
+        inspect_subject
+    )
+
+
 @logger.inject_lambda_context(clear_state=True)
 @capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    inspector = Inspector.from_env(clients=aws_clients)
+    inspector = Inspector.from_env(clients=aws_clients())
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         try:
@@ -104,7 +117,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("event skipped", extra={"reason": work.skip_reason})
             metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
             return {"event_id": work.event_id, "skipped": work.skip_reason}
-        result = inspect_once(work=work.model_dump(mode="json"), inspector=inspector)
+        result = idempotent_inspect()(work=work.model_dump(mode="json"), inspector=inspector)
         logger.info("subject evaluated", extra={"result": result})
         return result
 

@@ -7,6 +7,10 @@ engine (in the layer) from mixing with the editable install the tests use.
 
 Usage: python lambda_bootstrap.py SPEC_JSON_FILE
 SPEC: {"handler", "paths", "event", "result_file", "function_name", "timeout_seconds", "memory_mb"}
+
+It also reports what the cold start costs in kind, not in time (timing is `make bench`'s
+job): the boto3 clients built during the import and during the invocation, by service, and
+which of the heavy optional packages the import loaded.
 """
 
 from __future__ import annotations
@@ -38,12 +42,32 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+# Packages the inspect path must not import at init (each was once most of its cold start).
+HEAVY_PACKAGES = ("pydantic", "aws_xray_sdk", "slack_sdk")
+
+
+def count_clients(built: list[str]) -> None:
+    """Record the service of every botocore client built in this process (boto3's included:
+    it builds them through botocore's Session.create_client)."""
+    import botocore.session
+
+    create_client = botocore.session.Session.create_client
+
+    def recording_create_client(self, service_name, *args, **kwargs):
+        built.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    botocore.session.Session.create_client = recording_create_client
+
+
 def main(spec_path: str) -> None:
     with open(spec_path) as handle:
         spec = json.load(handle)
     # Drop this script's folder (sys.path[0]); the function's and layers' folders go first.
     sys.path[:] = list(spec["paths"]) + sys.path[1:]
     module_name, function_name = spec["handler"].rsplit(".", 1)
+    clients: list[str] = []
+    count_clients(clients)
     started = time.perf_counter()
     result: dict = {}
     try:
@@ -51,10 +75,13 @@ def main(spec_path: str) -> None:
         result["init_ms"] = round((time.perf_counter() - started) * 1000, 1)
         result["module_file"] = module.__file__
         result["vpcguard_file"] = getattr(sys.modules.get("vpcguard"), "__file__", None)
+        result["clients_at_init"] = list(clients)
+        result["heavy_packages_at_init"] = [name for name in HEAVY_PACKAGES if name in sys.modules]
         context = LambdaContext(
             spec["function_name"], spec["memory_mb"], spec["timeout_seconds"], spec["region"], spec["account"]
         )
         result["response"] = getattr(module, function_name)(spec["event"], context)
+        result["clients_in_invocation"] = clients[len(result["clients_at_init"]):]
     except Exception as exc:  # reported like the runtime's errorType / errorMessage
         result["error"] = {
             "errorType": type(exc).__name__,

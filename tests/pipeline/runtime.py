@@ -87,6 +87,9 @@ class Invocation:
     init_ms: float | None = None
     module_file: str | None = None
     vpcguard_file: str | None = None
+    clients_at_init: list[str] = field(default_factory=list)
+    clients_in_invocation: list[str] = field(default_factory=list)
+    heavy_packages_at_init: list[str] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
 
@@ -164,6 +167,9 @@ class BuiltFunction:
             init_ms=result.get("init_ms"),
             module_file=result.get("module_file"),
             vpcguard_file=result.get("vpcguard_file"),
+            clients_at_init=result.get("clients_at_init", []),
+            clients_in_invocation=result.get("clients_in_invocation", []),
+            heavy_packages_at_init=result.get("heavy_packages_at_init", []),
             stdout=done.stdout,
             stderr=done.stderr,
         )

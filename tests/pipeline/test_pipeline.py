@@ -72,6 +72,12 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert invocation.module_file == str(BUILD_DIR / "InspectFunction" / "app.py")
     assert invocation.vpcguard_file.startswith(str(BUILD_DIR / "VpcguardLayer" / "python" / "vpcguard"))
     assert invocation.response == {"batchItemFailures": []}
+    # The cold start's import builds no AWS client and loads no heavy optional package; the
+    # evaluation builds each client it uses once, one DynamoDB client serving both the
+    # idempotency record and the audit table.
+    assert invocation.clients_at_init == []
+    assert invocation.heavy_packages_at_init == []
+    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns"]
 
     [finding] = pipeline.findings()
     body = finding.body
@@ -147,6 +153,7 @@ def test_an_event_that_asks_for_nothing_is_logged_and_succeeds(pipeline, builder
     assert invocation.failed_ids == []
     skipped = [line for line in invocation.log_lines() if line.get("message") == "event skipped"]
     assert skipped and skipped[0]["reason"] == "DeleteModel does not create a model or transform job"
+    assert invocation.clients_at_init == invocation.clients_in_invocation == []  # nothing to read, nothing built
     assert pipeline.findings() == []
     assert_nothing_left(pipeline)
 
