@@ -192,14 +192,13 @@ def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     """Issue 4's two figures, from the `sam build` output (scripts/inspect_footprint.py):
     cold import of the inspect handler in a lean python3.11 vs `import boto3`, and size."""
     sys.path.insert(0, str(ROOT / "scripts"))
-    from inspect_footprint import measure
+    from inspect_footprint import RUNS, measure
 
     from tests.pipeline.runtime import ensure_built
 
-    runs = 11
-    print(f"(d) the inspect function as deployed (lean python3.11, CPU time, {runs} fresh processes each)")
+    print(f"(d) the inspect function as deployed (lean python3.11, CPU time, {RUNS} fresh processes each)")
     ensure_built()
-    figures = measure(runs)
+    figures = measure()
     print(f"  medians: import boto3 {figures['import_boto3_ms']} ms; import of the inspect handler "
           f"{figures['import_inspect_handler_ms']} ms; with the X-Ray SDK on "
           f"{figures['import_inspect_handler_xray_sdk_ms']} ms; import plus what the first record sets up "

@@ -31,6 +31,7 @@ BUILD = ROOT / ".aws-sam" / "build"
 LEAN = ROOT / ".aws-sam" / "lean"
 RUNTIME_PYTHON = "python3.11"  # template.yaml's Runtime
 
+RUNS = 11  # fresh processes per statement, after one discarded round
 IMPORT_BOTO3 = "import boto3"
 IMPORT_HANDLER = "import app"
 # The import builds no boto3 client: every client, the idempotency layer's included, is made on
@@ -111,7 +112,7 @@ def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def measure(runs: int = 11) -> dict[str, float]:
+def measure(runs: int = RUNS) -> dict[str, float]:
     path = lean_environment()
     boto3_ms, handler_ms, traced_ms, setup_ms = [], [], [], []
     # One discarded round first: right after other work (make bench's moto runs) the first
@@ -148,7 +149,7 @@ def measure(runs: int = 11) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
