@@ -27,7 +27,7 @@ from tests.notify.test_notify_handler_dedup import (  # noqa: F401 (app, state_t
 )
 from tests.pipeline.cfn import load_template
 from vpcguard.engine import SubjectReport
-from vpcguard.notify.dedup import PENDING_SECONDS
+from vpcguard.notify import dedup
 from vpcguard.notify.routing import Route, WebhookSecretError, WebhookSecrets
 from vpcguard.settings import Settings
 
@@ -186,7 +186,7 @@ def test_notify_batch_fits_its_timeout_and_a_killed_claim_expires_before_the_red
     # the remaining-time guard stops retries, and a batch of hung first attempts still fits.
     assert batch * TIMEOUT_SECONDS + DEFAULT_ATTEMPTS * TIMEOUT_SECONDS <= timeout
     # A pending claim outlives a live send and is gone when SQS delivers the record again.
-    assert timeout < PENDING_SECONDS < NOTIFY_QUEUE_VISIBILITY
+    assert timeout < dedup.PENDING_SECONDS < NOTIFY_QUEUE_VISIBILITY
     assert 6 * timeout <= NOTIFY_QUEUE_VISIBILITY
 
 
