@@ -80,12 +80,17 @@ idempotency = IdempotencyConfig(
 # Keys a record's log lines carry; cleared before and after each record, so no line names
 # the previous record's event or subject.
 RECORD_LOG_KEYS = ["message_id", "event_id", "source", "subject"]
-REASON_MAX_CHARS = 500  # a 200 KB name in an error message must not become a 200 KB log line
+REASON_MAX_CHARS = 500  # a 200 KB name must not make every line of its record 200 KB
+
+
+def bounded(text: str | None) -> str | None:
+    if text is None or len(text) <= REASON_MAX_CHARS:
+        return text
+    return text[:REASON_MAX_CHARS] + f"... ({len(text)} chars)"
 
 
 def failure_reason(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= REASON_MAX_CHARS else text[:REASON_MAX_CHARS] + f"... ({len(text)} chars)"
+    return bounded(f"{type(exc).__name__}: {exc}") or ""
 
 
 @functools.cache
@@ -132,7 +137,9 @@ def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
     except Exception as exc:
         logger.error("record failed", extra={"message_id": record.message_id, "reason": failure_reason(exc)})
         raise
-    logger.append_keys(event_id=work.event_id, source=work.source, subject=work.subject_ref)
+    logger.append_keys(
+        event_id=bounded(work.event_id), source=bounded(work.source), subject=bounded(work.subject_ref)
+    )
     if work.skip:
         logger.info("event skipped", extra={"reason": work.skip_reason})
         metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)

@@ -1,0 +1,88 @@
+"""Every record the inspect function fails is explained in its log (issue 10): the batch
+processor logs failures only at DEBUG, so four bad inputs once reached the DLQ without a
+line. The built function runs in its own process per invocation on real SQS batches."""
+
+from __future__ import annotations
+
+import json
+
+from .harness import Pipeline, sample_event
+from .test_pipeline import model_in_one_az_without_isolation
+
+
+def create_model(name: str) -> dict:
+    return sample_event("create_model", model=name)
+
+
+def bad_bodies() -> dict[str, str]:
+    """The issue's four inputs, as SQS message bodies."""
+    no_identity = create_model("fraud-v3")
+    del no_identity["detail"]["userIdentity"]
+    short_arn = create_model("fraud-v3")
+    short_arn["detail"]["responseElements"]["modelArn"] = "arn:aws:sagemaker"
+    short_arn["detail"]["requestParameters"].pop("modelName")
+    big_name = create_model("fraud-v3")
+    big_name["detail"]["responseElements"] = None
+    big_name["detail"]["requestParameters"]["modelName"] = "m" * 200_000  # SQS takes up to 256 KiB
+    return {
+        "deep JSON": '{"detail": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "missing userIdentity": json.dumps(no_identity),
+        "short ARN": json.dumps(short_arn),
+        "200 KB name": json.dumps(big_name),
+    }
+
+
+def errors_for(invocation, message_id: str) -> list[dict]:
+    return [
+        line for line in invocation.log_lines()
+        if line.get("level") == "ERROR" and line.get("message_id") == message_id
+    ]
+
+
+def test_every_failed_record_has_an_error_line_with_its_message_id_and_reason(pipeline: Pipeline, builder):
+    ids = {name: pipeline.send_raw(body) for name, body in bad_bodies().items()}
+    pipeline.poller.batch_size = 10
+
+    invocation = pipeline.poller.poll_once()
+
+    failed = set(invocation.failed_ids)
+    assert {ids["deep JSON"], ids["short ARN"], ids["200 KB name"]} <= failed
+    for name, message_id in ids.items():
+        if message_id not in failed:
+            continue  # evaluated (an absent userIdentity is not an error)
+        [error] = errors_for(invocation, message_id)
+        assert error["reason"], name
+        assert len(json.dumps(error)) < 5_000, name  # the 200 KB name is not logged whole
+    assert "RecursionError" in errors_for(invocation, ids["deep JSON"])[0]["reason"]
+
+
+def test_a_failed_record_never_carries_the_previous_records_event_id(pipeline: Pipeline, builder):
+    model_in_one_az_without_isolation(builder, "fraud-v3")
+    pipeline.send_raw(json.dumps(create_model("fraud-v3")))
+    bad = pipeline.send_raw(bad_bodies()["deep JSON"])
+
+    invocation = pipeline.poller.poll_once()
+
+    assert invocation.failed_ids == [bad]
+    evaluated = [line for line in invocation.log_lines() if line.get("message") == "subject evaluated"]
+    assert evaluated and evaluated[0]["event_id"] == create_model("fraud-v3")["detail"]["eventID"]
+    [error] = errors_for(invocation, bad)
+    assert "event_id" not in error and "subject" not in error, error
+    assert evaluated[0]["message_id"] != bad
+
+
+def test_a_reused_event_id_for_another_subject_is_evaluated_not_skipped(pipeline: Pipeline, builder):
+    """The idempotency key is the event id plus the subject: a redelivery is skipped, but a
+    (hand-made, replayed or forged) event that reuses an event id for another model is not."""
+    model_in_one_az_without_isolation(builder, "fraud-v3")
+    model_in_one_az_without_isolation(builder, "fraud-v4")
+    first, other = create_model("fraud-v3"), create_model("fraud-v4")
+    assert first["detail"]["eventID"] == other["detail"]["eventID"]
+    for body in (first, other, first):
+        pipeline.send_raw(json.dumps(body))
+    pipeline.poller.batch_size = 1
+
+    invocations = pipeline.run()
+
+    assert len(invocations) == 3 and all(i.failed_ids == [] for i in invocations)
+    assert sorted(f.body["name"] for f in pipeline.findings()) == ["fraud-v3", "fraud-v4"]
