@@ -59,7 +59,8 @@ def test_every_failed_record_has_an_error_line_with_its_message_id_and_reason(pi
 def test_a_failed_record_never_carries_the_previous_records_event_id(pipeline: Pipeline, builder):
     model_in_one_az_without_isolation(builder, "fraud-v3")
     pipeline.send_raw(json.dumps(create_model("fraud-v3")))
-    bad = pipeline.send_raw(bad_bodies()["deep JSON"])
+    # Cut-off JSON: a failure the handler always logged, once with the previous record's keys.
+    bad = pipeline.send_raw('{"detail-type": "AWS API Call via CloudTrail", "detail": ')
 
     invocation = pipeline.poller.poll_once()
 
