@@ -87,3 +87,54 @@ def test_a_reused_event_id_for_another_subject_is_evaluated_not_skipped(pipeline
 
     assert len(invocations) == 3 and all(i.failed_ids == [] for i in invocations)
     assert sorted(f.body["name"] for f in pipeline.findings()) == ["fraud-v3", "fraud-v4"]
+
+
+def test_an_audit_write_failure_fails_the_record_and_is_counted(endpoint_url, monkeypatch, capsys):
+    """The handler in this process (the engine is replaced by one whose audit intent write
+    fails, as vpcguard.audit reports it): the record fails for SQS to retry, its ERROR line
+    names the message, and the AuditWriteFailures metric (the template's alarm) is emitted."""
+    import importlib.util
+    import sys
+    from types import SimpleNamespace
+
+    from .cfn import ROOT
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    spec = importlib.util.spec_from_file_location("vpcguard_inspect_app", ROOT / "functions" / "inspect" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = app
+    spec.loader.exec_module(app)
+
+    def audit_fails(*, work, inspector):
+        raise app.AuditWriteError("audit intent for sg-0123 not written: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(app, "idempotent_inspect", lambda: audit_fails)
+    record = {
+        "messageId": "5f0c1d2e-aaaa-4bbb-8ccc-000000000001",
+        "receiptHandle": "handle",
+        "body": json.dumps(create_model("fraud-v3")),
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:work",
+        "awsRegion": "us-east-1",
+    }
+    context = SimpleNamespace(
+        function_name="vpcguard-inspect", function_version="$LATEST", memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:vpcguard-inspect",
+        aws_request_id="00000000-0000-4000-8000-000000000001",
+    )
+
+    response = app.lambda_handler({"Records": [record]}, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [error] = [line for line in lines if line.get("level") == "ERROR"]
+    assert error["message_id"] == record["messageId"] and "audit intent" in error["reason"]
+    [emf] = [line for line in lines if "_aws" in line]
+    assert emf["AuditWriteFailures"] == [1.0] or emf["AuditWriteFailures"] == 1.0
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "vpcguard"
+    assert emf["service"] == "vpcguard-inspect"
