@@ -131,7 +131,8 @@ def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
         work = parse_event(record.body)
     except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep to read
         # A poison message: fail this record only; the redrive policy ends it in the DLQ.
-        logger.error("malformed event", extra={"message_id": record.message_id, "reason": failure_reason(exc)})
+        reason = failure_reason(exc)
+        logger.error("malformed event", extra={"message_id": record.message_id, "reason": reason})
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         raise
     except Exception as exc:

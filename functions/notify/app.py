@@ -55,9 +55,8 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
     except Exception as exc:
         # The batch processor logs failures only at DEBUG: without this line a record would
         # reach the DLQ unexplained.
-        logger.error(
-            "record failed", extra={"message_id": record.message_id, "reason": f"{type(exc).__name__}: {exc}"[:1000]}
-        )
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        logger.error("record failed", extra={"message_id": record.message_id, "reason": reason})
         raise
     logger.info(
         "subject notified",

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the `app` and `state_table` fixtures are imported from the handler tests)
 """No finding lost, no channel blocked by another, no webhook token in a log line (issue 10).
 
 Real parts: the Slack-like HTTP server on 127.0.0.1, moto's DynamoDB, SNS, SQS and Secrets
@@ -52,10 +53,14 @@ def context_with(remaining: list[float]) -> SimpleNamespace:
 # --- the claim is confirmed only after the send ------------------------------------------
 
 
-def test_a_lambda_killed_mid_retry_does_not_drop_the_redelivered_finding(endpoint_url, slack, webhook_secret, state_table):  # noqa: F811
+def test_a_lambda_killed_mid_retry_does_not_drop_the_redelivered_finding(
+    endpoint_url, slack, webhook_secret, state_table
+):
     url = slack.webhook("default")
     clock = FakeClock()
-    settings = Settings(slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=86400)
+    settings = Settings(
+        slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=86400
+    )
     killed = make_notifier(endpoint_url, settings, clock=clock)
     slack.respond(url, 500, "internal_error")
 
@@ -81,7 +86,9 @@ def test_a_lambda_killed_mid_retry_does_not_drop_the_redelivered_finding(endpoin
     assert again.slack == "nothing new" and len(slack.posts(url)) == 2
 
 
-def test_slack_retries_stop_when_the_function_time_is_short(endpoint_url, app, slack, webhook_secret, state_table):  # noqa: F811  # noqa: F811
+def test_slack_retries_stop_when_the_function_time_is_short(
+    endpoint_url, app, slack, webhook_secret, state_table
+):
     url = slack.webhook("default")
     for _ in range(3):
         slack.respond(url, 500, "internal_error")
@@ -109,15 +116,23 @@ def test_slack_retries_stop_when_the_function_time_is_short(endpoint_url, app, s
 
 
 def test_security_hub_denied_does_not_stop_slack_and_only_it_is_retried(
-    endpoint_url, app, slack, webhook_secret, state_table  # noqa: F811
+    endpoint_url,
+    app,
+    slack,
+    webhook_secret,
+    state_table,
 ):
     url = slack.webhook("default")
     sns = boto3.client("sns", region_name=REGION, endpoint_url=endpoint_url)
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
     chatbot_topic = sns.create_topic(Name="vpcguard-chatbot")["TopicArn"]
     probe = sqs.create_queue(QueueName="chatbot-probe")["QueueUrl"]
-    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"})
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"}
+    )
     boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).enable_security_hub()
     settings = Settings(
         slack_secret_arn=webhook_secret("default", url),
@@ -144,19 +159,31 @@ def test_security_hub_denied_does_not_stop_slack_and_only_it_is_retried(
     assert second["records"] == 1 and second["batchItemFailures"] == []
     assert len(slack.posts(url)) == 1
     assert sqs.receive_message(QueueUrl=probe, MaxNumberOfMessages=10).get("Messages", []) == []
-    findings = boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).get_findings()["Findings"]
+    findings = boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).get_findings()[
+        "Findings"
+    ]
     assert [f["GeneratorId"] for f in findings] == ["vpcguard/sg_self_ingress"]
 
 
-def test_a_failing_slack_is_retried_alone_without_a_second_chatbot_note(endpoint_url, slack, webhook_secret, state_table):  # noqa: F811
+def test_a_failing_slack_is_retried_alone_without_a_second_chatbot_note(
+    endpoint_url, slack, webhook_secret, state_table
+):
     url = slack.webhook("default")
     sns = boto3.client("sns", region_name=REGION, endpoint_url=endpoint_url)
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
     chatbot_topic = sns.create_topic(Name="vpcguard-chatbot")["TopicArn"]
     probe = sqs.create_queue(QueueName="chatbot-probe")["QueueUrl"]
-    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"})
-    settings = Settings(slack_secret_arn=webhook_secret("default", url), chatbot_topic_arn=chatbot_topic, state_table=state_table)
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    settings = Settings(
+        slack_secret_arn=webhook_secret("default", url),
+        chatbot_topic_arn=chatbot_topic,
+        state_table=state_table,
+    )
     notifier = make_notifier(endpoint_url, settings)
     for _ in range(3):
         slack.respond(url, 503, "unavailable")
@@ -221,11 +248,12 @@ def test_webhook_secret_with_trailing_whitespace_is_stripped_and_never_logged(
     assert logging.getLogger("urllib3").getEffectiveLevel() >= logging.WARNING
 
 
-def test_any_hooks_path_is_redacted_in_every_log_line(app, capsys, caplog):  # noqa: F811
+def test_any_hooks_path_is_redacted_in_every_log_line(app, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     # Loading the function module (the `app` fixture) put the filter on the handlers in place.
     logging.getLogger("some.library").warning(
-        "POST https://hooks.slack.com/services/T1/B2/abcdefTOKEN failed", extra={"url": "/services/T1/B2/abcdefTOKEN"}
+        "POST https://hooks.slack.com/services/T1/B2/abcdefTOKEN failed",
+        extra={"url": "/services/T1/B2/abcdefTOKEN"},
     )
     app.logger.info("posting", extra={"target": "https://hooks.slack.com/services/T1/B2/abcdefTOKEN"})
     out = capsys.readouterr()
@@ -262,5 +290,7 @@ def test_https_slack_url_with_surrounding_whitespace_is_accepted(endpoint_url, w
     client = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint_url)
     assert WebhookSecrets(boto3_client=client).webhook_url(Route(arn, None)) == real
     stored = json.dumps({"webhook_url": real + "\n"})
-    assert WebhookSecrets(boto3_client=client).webhook_url(Route(webhook_secret("json", stored), None)) == real
+    assert (
+        WebhookSecrets(boto3_client=client).webhook_url(Route(webhook_secret("json", stored), None)) == real
+    )
     assert ACCOUNT in arn

@@ -34,7 +34,8 @@ def bad_bodies() -> dict[str, str]:
 
 def errors_for(invocation, message_id: str) -> list[dict]:
     return [
-        line for line in invocation.log_lines()
+        line
+        for line in invocation.log_lines()
         if line.get("level") == "ERROR" and line.get("message_id") == message_id
     ]
 
@@ -102,13 +103,17 @@ def test_an_audit_write_failure_fails_the_record_and_is_counted(endpoint_url, mo
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    spec = importlib.util.spec_from_file_location("vpcguard_inspect_app", ROOT / "functions" / "inspect" / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        "vpcguard_inspect_app", ROOT / "functions" / "inspect" / "app.py"
+    )
     app = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = app
     spec.loader.exec_module(app)
 
     def audit_fails(*, work, inspector):
-        raise app.AuditWriteError("audit intent for sg-0123 not written: ProvisionedThroughputExceededException")
+        raise app.AuditWriteError(
+            "audit intent for sg-0123 not written: ProvisionedThroughputExceededException"
+        )
 
     monkeypatch.setattr(app, "idempotent_inspect", lambda: audit_fails)
     record = {
@@ -123,7 +128,9 @@ def test_an_audit_write_failure_fails_the_record_and_is_counted(endpoint_url, mo
         "awsRegion": "us-east-1",
     }
     context = SimpleNamespace(
-        function_name="vpcguard-inspect", function_version="$LATEST", memory_limit_in_mb=512,
+        function_name="vpcguard-inspect",
+        function_version="$LATEST",
+        memory_limit_in_mb=512,
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:vpcguard-inspect",
         aws_request_id="00000000-0000-4000-8000-000000000001",
     )

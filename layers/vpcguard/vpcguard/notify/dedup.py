@@ -153,7 +153,9 @@ class Deduper:
                 ExpressionAttributeValues={":exp": {"N": str(now + self.window)}, ":sent": {"S": SENT}},
             )
 
-    def record_repeats(self, subject: SubjectReport, suppressed: Sequence[Suppressed], channel: str = SLACK) -> None:
+    def record_repeats(
+        self, subject: SubjectReport, suppressed: Sequence[Suppressed], channel: str = SLACK
+    ) -> None:
         """Count repeats that were not sent, for the subject's next message."""
         if not suppressed:
             return
@@ -174,9 +176,8 @@ class Deduper:
 
     def take_digest(self, subject: SubjectReport, channel: str = SLACK) -> list[Suppressed]:
         """The repeats counted since the subject's last message; the count starts over."""
-        response = self.ddb.delete_item(
-            TableName=self.table, Key={KEY: {"S": digest_key(self._arn(subject), channel)}}, ReturnValues="ALL_OLD"
-        )
+        key = digest_key(self._arn(subject), channel)
+        response = self.ddb.delete_item(TableName=self.table, Key={KEY: {"S": key}}, ReturnValues="ALL_OLD")
         item = response.get("Attributes") or {}
         if int(item.get(TTL_ATTRIBUTE, {}).get("N", "0")) < int(self.clock()):
             return []  # expired but not yet swept by TTL

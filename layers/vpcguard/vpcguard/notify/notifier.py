@@ -4,7 +4,8 @@ Chatbot) with noise control. The notify Lambda is a thin handler over `Notifier.
 The channels are independent: each is tried whatever happened to the others, and each
 people channel has its own dedup claims (confirmed only after it accepted the message).
 When a channel failed, its error (or `NotifyError`, naming each, when several failed) is
-raised after all were tried, so the SQS record fails and comes back; the retry repeats only the failed channel (the others' claims are
+raised after all were tried, so the SQS record fails and comes back; the retry repeats only
+the failed channel (the others' claims are
 confirmed, and Security Hub's import is an idempotent upsert by finding id)."""
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class Notifier:
         outcome = NotifyOutcome(subject=subject.arn or subject.name)
         if self.settings.security_hub:
             try:
-                outcome.security_hub = SecurityHubPublisher(self.clients.client("securityhub")).publish(subject)
+                outcome.security_hub = SecurityHubPublisher(self.clients.client("securityhub")).publish(
+                    subject
+                )
             except Exception as exc:
                 self._failed(outcome, "Security Hub", exc)
 
@@ -97,16 +100,28 @@ class Notifier:
                     def post_to_slack(shown: SubjectReport, digest: list[Suppressed]) -> str:
                         url = self.secrets.webhook_url(route)
                         outcome.slack_attempts = self.sender.send(
-                            url, build_message(shown, digest), destination=label, remaining_seconds=remaining_seconds
+                            url,
+                            build_message(shown, digest),
+                            destination=label,
+                            remaining_seconds=remaining_seconds,
                         )
-                        log.info("%s: Slack message sent to %s (secret %s)", outcome.subject, label, route.secret_arn)
+                        log.info(
+                            "%s: Slack message sent to %s (secret %s)",
+                            outcome.subject,
+                            label,
+                            route.secret_arn,
+                        )
                         return f"sent to {label}"
 
-                    outcome.slack = self._channel(outcome, subject, SLACK, post_to_slack, delivery, primary=True)
+                    outcome.slack = self._channel(
+                        outcome, subject, SLACK, post_to_slack, delivery, primary=True
+                    )
                 if chatbot_on:
 
                     def publish(shown: SubjectReport, digest: list[Suppressed]) -> str:
-                        publish_chatbot(self.clients.client("sns"), self.settings.chatbot_topic_arn, shown, digest)
+                        publish_chatbot(
+                            self.clients.client("sns"), self.settings.chatbot_topic_arn, shown, digest
+                        )
                         return "published"
 
                     outcome.chatbot = self._channel(
@@ -143,7 +158,12 @@ class Notifier:
             if claim.already_sent and not claim.repeats:
                 log.info("%s: %s already has this message (a redelivery)", outcome.subject, channel)
                 return "already sent"
-            log.info("%s: %s: %d repeat(s) within the dedup window, not sent", outcome.subject, channel, len(repeats))
+            log.info(
+                "%s: %s: %d repeat(s) within the dedup window, not sent",
+                outcome.subject,
+                channel,
+                len(repeats),
+            )
             return "nothing new"
 
         held = self.deduper.take_digest(subject, channel) if self.deduper else []

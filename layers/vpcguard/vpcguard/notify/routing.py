@@ -97,7 +97,8 @@ def _url_from_secret(value: Any, route: Route) -> str:
     problem = _webhook_url_problem(text)
     if problem:
         raise WebhookSecretError(
-            f"the secret {route.secret_arn} ({route.label}) does not hold a usable Slack webhook URL: {problem} "
+            f"the secret {route.secret_arn} ({route.label}) does not hold a usable Slack webhook URL: "
+            f"{problem} "
             "(expected the URL itself, https://hooks.slack.com/services/...)"
         )
     return text
