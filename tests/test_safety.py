@@ -32,6 +32,7 @@ from vpcguard.audit import AuditWriteError, DynamoDbAuditSink
 from vpcguard.aws import AwsClients
 from vpcguard.engine import Engine
 from vpcguard.events import parse_event
+from vpcguard.facts import NetworkInterface
 from vpcguard.inspection import Inspector, RetryLater
 from vpcguard.model import Status
 from vpcguard.settings import Settings
@@ -120,10 +121,11 @@ def test_route_fix_adds_a_shared_main_table_to_a_full_access_endpoint(builder, e
 # --- 2. the security-group fix on a shared group ---------------------------------------------------
 
 
-def test_sg_fix_refuses_a_group_that_a_database_interface_also_uses(builder, endpoint_url):
+@pytest.mark.parametrize("description", ["RDSNetworkInterface", "ELB app/web/50dc6c495c0c9188", "sagemaker notes db"])
+def test_sg_fix_refuses_a_group_that_a_database_interface_also_uses(builder, endpoint_url, description):
     broken = broken_vpc(builder)
     database = builder.ec2.create_network_interface(
-        SubnetId=broken.net.subnet_ids[0], Groups=[broken.group_id], Description="RDSNetworkInterface"
+        SubnetId=broken.net.subnet_ids[0], Groups=[broken.group_id], Description=description
     )["NetworkInterface"]["NetworkInterfaceId"]
 
     report = fresh_engine(endpoint_url, remediating(builder)).evaluate_model("broken")
@@ -131,7 +133,7 @@ def test_sg_fix_refuses_a_group_that_a_database_interface_also_uses(builder, end
     result = result_of(report, "sg_self_ingress")
     assert result.status == Status.FAIL, result.detail
     assert f"{broken.group_id} is also used by network interfaces other than SageMaker's: " in result.detail
-    assert f"{database} (RDSNetworkInterface)" in result.detail and "security group of its own" in result.detail
+    assert f"{database} ({description})" in result.detail and "security group of its own" in result.detail
     assert self_rules(builder, broken.group_id) == []
     assert [a for a in report.audit if a.check_id == "sg_self_ingress"] == []
 
@@ -148,6 +150,16 @@ def test_sg_fix_goes_ahead_when_only_sagemakers_interfaces_use_the_group(builder
     assert result_of(report, "sg_self_ingress").status == Status.FIXED
     assert len(self_rules(builder, broken.group_id)) == 1
     assert eng.clients.counter.snapshot()["ec2:DescribeNetworkInterfaces"] == 1
+
+
+def test_sagemaker_interfaces_are_told_apart_by_what_aws_says_of_them():
+    """The fields of a real DescribeNetworkInterfaces answer (moto returns only the
+    description): requester-managed by SageMaker, SageMaker's description, an instance's."""
+    assert NetworkInterface("eni-1", description=SAGEMAKER_ENI).is_sagemaker
+    assert NetworkInterface("eni-2", requester_managed=True, requester_id="AROAEXAMPLE:SageMaker").is_sagemaker
+    assert not NetworkInterface("eni-3", requester_id="amazon-rds", requester_managed=True).is_sagemaker
+    assert not NetworkInterface("eni-4", description=SAGEMAKER_ENI, instance_id="i-0abc").is_sagemaker
+    assert not NetworkInterface("eni-5", description="sagemaker notes db").is_sagemaker
 
 
 def test_a_plain_scan_never_asks_who_else_uses_the_group_or_the_table(builder, endpoint_url):

@@ -149,10 +149,11 @@ class VpcEndpoint:
         return self.state.lower() == "available"
 
 
-# How SageMaker's own network interfaces describe themselves (what the service writes in the
-# description of the ENIs it makes for jobs, endpoints and training), and the requester it
-# names; an interface of an instance, a database or a load balancer says something else.
-SAGEMAKER_ENI_MARKERS = ("sagemaker",)
+# How SageMaker's own network interfaces are told apart: the description SageMaker writes on
+# the ENIs it makes for jobs and endpoints ("[DO NOT DELETE] ENI managed by SageMaker for ..."),
+# or a requester-managed interface whose requester or description names SageMaker. moto
+# returns only the description (no RequesterId/RequesterManaged/InterfaceType).
+SAGEMAKER_ENI_DESCRIPTION = "managed by sagemaker"
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,10 @@ class NetworkInterface:
     def is_sagemaker(self) -> bool:
         if self.instance_id:  # an EC2 instance's interface, whatever its description says
             return False
+        if SAGEMAKER_ENI_DESCRIPTION in self.description.lower():
+            return True
         said = f"{self.description} {self.requester_id}".lower()
-        return any(marker in said for marker in SAGEMAKER_ENI_MARKERS)
+        return self.requester_managed and "sagemaker" in said
 
     def describe(self) -> str:
         what = self.description or self.interface_type
