@@ -47,7 +47,9 @@ def fresh_engine(endpoint_url: str, settings: Settings | None = None, **kwargs: 
 # --- 1. the route fix on a shared route table ------------------------------------------------------
 
 
-def _model_on_the_main_table(builder: Builder, *, neighbour: bool, policy: Any = "restricted") -> dict[str, Any]:
+def _model_on_the_main_table(
+    builder: Builder, *, neighbour: bool, policy: Any = "restricted"
+) -> dict[str, Any]:
     """A VPC whose S3 gateway endpoint is on the model's first subnet's own table; the
     model's second subnet has no explicit association (it uses the main table), and
     optionally a neighbour's subnet does too."""
@@ -61,7 +63,13 @@ def _model_on_the_main_table(builder: Builder, *, neighbour: bool, policy: Any =
     group = builder.security_group(vpc_id)
     builder.flow_log(vpc_id)
     builder.model("shared-main", subnet_ids=[own, loose], security_group_ids=[group], role_arn=builder.role())
-    return {"vpc": vpc_id, "main": builder.main_route_table(vpc_id), "vpce": vpce, "other": other, "table": table}
+    return {
+        "vpc": vpc_id,
+        "main": builder.main_route_table(vpc_id),
+        "vpce": vpce,
+        "other": other,
+        "table": table,
+    }
 
 
 def test_route_fix_refuses_the_main_table_when_another_subnet_uses_it(builder, endpoint_url):
@@ -71,8 +79,9 @@ def test_route_fix_refuses_the_main_table_when_another_subnet_uses_it(builder, e
 
     result = result_of(report, "s3_endpoint_routes")
     assert result.status == Status.FAIL, result.detail
-    assert f"route table {net['main']} (the main route table of {net['vpc']}) is also used by {net['other']}" in (
-        result.detail
+    assert (
+        f"route table {net['main']} (the main route table of {net['vpc']}) is also used by {net['other']}"
+        in (result.detail)
     )
     assert "not fixed automatically" in result.detail and "their own route table" in result.detail
     assert endpoint(builder, net["vpce"])["RouteTableIds"] == [net["table"]]
@@ -82,7 +91,9 @@ def test_route_fix_refuses_the_main_table_when_another_subnet_uses_it(builder, e
 def test_route_fix_refuses_an_explicit_table_shared_with_a_subnet_outside_the_model(builder, endpoint_url):
     net = builder.compliant_vpc()
     neighbour = builder.subnet(net.vpc_id, "10.0.8.0/24", "c")
-    builder.ec2.modify_vpc_endpoint(VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]])
+    builder.ec2.modify_vpc_endpoint(
+        VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]]
+    )
     builder.ec2.associate_route_table(RouteTableId=net.route_table_ids[1], SubnetId=neighbour)
     builder.compliant_model("explicit", net)
 
@@ -121,7 +132,9 @@ def test_route_fix_adds_a_shared_main_table_to_a_full_access_endpoint(builder, e
 # --- 2. the security-group fix on a shared group ---------------------------------------------------
 
 
-@pytest.mark.parametrize("description", ["RDSNetworkInterface", "ELB app/web/50dc6c495c0c9188", "sagemaker notes db"])
+@pytest.mark.parametrize(
+    "description", ["RDSNetworkInterface", "ELB app/web/50dc6c495c0c9188", "sagemaker notes db"]
+)
 def test_sg_fix_refuses_a_group_that_a_database_interface_also_uses(builder, endpoint_url, description):
     broken = broken_vpc(builder)
     database = builder.ec2.create_network_interface(
@@ -156,7 +169,9 @@ def test_sagemaker_interfaces_are_told_apart_by_what_aws_says_of_them():
     """The fields of a real DescribeNetworkInterfaces answer (moto returns only the
     description): requester-managed by SageMaker, SageMaker's description, an instance's."""
     assert NetworkInterface("eni-1", description=SAGEMAKER_ENI).is_sagemaker
-    assert NetworkInterface("eni-2", requester_managed=True, requester_id="AROAEXAMPLE:SageMaker").is_sagemaker
+    assert NetworkInterface(
+        "eni-2", requester_managed=True, requester_id="AROAEXAMPLE:SageMaker"
+    ).is_sagemaker
     assert not NetworkInterface("eni-3", requester_id="amazon-rds", requester_managed=True).is_sagemaker
     assert not NetworkInterface("eni-4", description=SAGEMAKER_ENI, instance_id="i-0abc").is_sagemaker
     assert not NetworkInterface("eni-5", description="sagemaker notes db").is_sagemaker
@@ -200,7 +215,9 @@ def test_exemption_tags_match_without_regard_to_case_and_spaces(builder, endpoin
     assert builder.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"] == before
     assert [a for a in report.audit if a.check_id == "sg_self_ingress"] == []
     if value == "yes":
-        assert f"exempted by vpcguard:exempt on {group} (unknown value 'yes' is treated as all)" in result.detail
+        assert (
+            f"exempted by vpcguard:exempt on {group} (unknown value 'yes' is treated as all)" in result.detail
+        )
 
 
 @pytest.mark.parametrize("value", ["S3_Endpoint_Routes ", "yes"])
@@ -222,7 +239,9 @@ def test_an_exempt_route_table_in_any_spelling_blocks_the_route_fix(builder, end
 # --- 4. never the wrong account or region -------------------------------------------------------------
 
 
-def cloudtrail_event(name: str, *, account: str = ACCOUNT, region: str = REGION, **detail: Any) -> dict[str, Any]:
+def cloudtrail_event(
+    name: str, *, account: str = ACCOUNT, region: str = REGION, **detail: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "eventName": "CreateModel",
         "eventID": f"evt-{account}-{region}",
@@ -234,8 +253,14 @@ def cloudtrail_event(name: str, *, account: str = ACCOUNT, region: str = REGION,
     }
     body.update(detail)
     return {
-        "id": "eb-1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker",
-        "account": account, "region": region, "time": "2026-12-01T12:00:00Z", "resources": [], "detail": body,
+        "id": "eb-1",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.sagemaker",
+        "account": account,
+        "region": region,
+        "time": "2026-12-01T12:00:00Z",
+        "resources": [],
+        "detail": body,
     }
 
 
@@ -277,7 +302,9 @@ def test_an_event_from_this_account_and_region_is_evaluated(builder, endpoint_ur
         ("--transform-job", "arn:aws:sagemaker:us-west-2:123456789012:transform-job/nightly"),
     ],
 )
-def test_cli_refuses_an_arn_of_another_account_or_region_with_one_line(builder, endpoint_url, capsys, flag, arn):
+def test_cli_refuses_an_arn_of_another_account_or_region_with_one_line(
+    builder, endpoint_url, capsys, flag, arn
+):
     broken = broken_vpc(builder, model="m1")
     builder.transform_job("nightly", "m1")
 
@@ -316,7 +343,9 @@ def test_a_route_fix_clears_the_bucket_policy_check_that_sorts_before_it(builder
     assert result_of(report, "s3_endpoint_routes").status == Status.FIXED
     bucket = result_of(report, "s3_bucket_policy_vpc_only")
     assert bucket.status == Status.PASS, bucket.detail
-    assert sorted(endpoint(builder, broken.net.s3_endpoint_id)["RouteTableIds"]) == sorted(broken.net.route_table_ids)
+    assert sorted(endpoint(builder, broken.net.s3_endpoint_id)["RouteTableIds"]) == sorted(
+        broken.net.route_table_ids
+    )
 
 
 def test_a_created_endpoint_is_seen_by_the_endpoint_policy_checks(builder, endpoint_url):
@@ -341,13 +370,18 @@ def test_after_fixes_every_other_result_is_what_a_fresh_scan_says(builder, endpo
     after = {r.check_id: r for r in fresh_engine(endpoint_url).evaluate_transform_job("nightly").results}
 
     assert sorted(r.check_id for r in fixed.results if r.status == Status.FIXED) == [
-        "flow_logs_enabled", "s3_endpoint_routes", "sg_self_ingress"
+        "flow_logs_enabled",
+        "s3_endpoint_routes",
+        "sg_self_ingress",
     ]
     for result in fixed.results:
         if result.status == Status.FIXED:
             assert after[result.check_id].status == Status.PASS
         else:
-            assert (result.status, result.detail) == (after[result.check_id].status, after[result.check_id].detail)
+            assert (result.status, result.detail) == (
+                after[result.check_id].status,
+                after[result.check_id].detail,
+            )
 
 
 # --- 6. audit: a record per change, written before it ----------------------------------------------------
@@ -356,7 +390,10 @@ def test_after_fixes_every_other_result_is_what_a_fresh_scan_says(builder, endpo
 def audit_table(builder: Builder, name: str = "vpcguard-audit") -> str:
     builder.client("dynamodb").create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": "resource_id", "KeyType": "HASH"}, {"AttributeName": "recorded_at", "KeyType": "RANGE"}],
+        KeySchema=[
+            {"AttributeName": "resource_id", "KeyType": "HASH"},
+            {"AttributeName": "recorded_at", "KeyType": "RANGE"},
+        ],
         AttributeDefinitions=[
             {"AttributeName": "resource_id", "AttributeType": "S"},
             {"AttributeName": "recorded_at", "AttributeType": "S"},
@@ -411,7 +448,8 @@ def test_the_intent_is_recorded_before_the_change_and_completed_after(builder, e
     eng.audit_sink = DynamoDbAuditSink(eng.clients, table)
     seen_at_write: list[list[dict[str, Any]]] = []
     eng.clients.session.events.register(
-        "before-call.ec2.AuthorizeSecurityGroupIngress", lambda **_: seen_at_write.append(audit_items(builder))
+        "before-call.ec2.AuthorizeSecurityGroupIngress",
+        lambda **_: seen_at_write.append(audit_items(builder)),
     )
 
     report = eng.evaluate_model("broken")
@@ -424,7 +462,12 @@ def test_the_intent_is_recorded_before_the_change_and_completed_after(builder, e
     assert done["recorded_at"] == intent["recorded_at"] and done["outcome"] == {"S": "applied"}
     assert "M" in done["after"] and done["after"]["M"]["GroupId"] == {"S": broken.group_id}
     [record] = [a for a in report.audit if a.check_id == "sg_self_ingress"]
-    assert done["recorded_at"]["S"].split("#") == [record.time, "sg_self_ingress", report.arn, record.record_id]
+    assert done["recorded_at"]["S"].split("#") == [
+        record.time,
+        "sg_self_ingress",
+        report.arn,
+        record.record_id,
+    ]
 
 
 def test_no_change_when_the_intent_cannot_be_written_cli_exits_2(builder, endpoint_url, capsys):
@@ -432,20 +475,36 @@ def test_no_change_when_the_intent_cannot_be_written_cli_exits_2(builder, endpoi
     state = endpoint(builder, broken.net.s3_endpoint_id)["RouteTableIds"]
     group, role = builder.flow_log_destination()
 
-    code = cli.main([
-        "scan", "--model", "broken", "--remediate", "--audit-table", "no-such-table",
-        "--flow-logs-log-group", group, "--flow-logs-role-arn", role,
-        "--region", REGION, "--endpoint-url", endpoint_url,
-    ])
+    code = cli.main(
+        [
+            "scan",
+            "--model",
+            "broken",
+            "--remediate",
+            "--audit-table",
+            "no-such-table",
+            "--flow-logs-log-group",
+            group,
+            "--flow-logs-role-arn",
+            role,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            endpoint_url,
+        ]
+    )
 
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "could not be written" in err and "no change was made" in err
     assert self_rules(builder, broken.group_id) == []
     assert endpoint(builder, broken.net.s3_endpoint_id)["RouteTableIds"] == state
-    assert builder.ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [broken.net.vpc_id]}])[
-        "FlowLogs"
-    ] == []
+    assert (
+        builder.ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [broken.net.vpc_id]}])[
+            "FlowLogs"
+        ]
+        == []
+    )
 
 
 def test_no_change_when_the_intent_cannot_be_written_the_lambda_record_fails(builder, endpoint_url):

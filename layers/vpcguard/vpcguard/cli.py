@@ -5,7 +5,8 @@ Exit codes (also in `vpcguard --help`):
   1  a FAIL (or, in a dry run, WOULD_FIX: the problem is still there) at or above --fail-on
   2  a usage error, an AWS setup error (no credentials, no region, endpoint unreachable),
      a model or job ARN of another account or region than the credentials', an audit
-     record that could not be written (the change was then not made), or any ERROR result (something could not be verified, e.g. an unknown model or an
+     record that could not be written (the change was then not made), or any ERROR result
+     (something could not be verified, e.g. an unknown model or an
      AccessDenied): one line on stderr, never a traceback.
 
 `scan --all` evaluates every model (and the transform jobs --jobs selects) through one shared

@@ -332,7 +332,9 @@ class Engine:
                 exempt_by = _exemptions(snap.exempt_resources(), check.meta.id)
                 if exempt_by:
                     entry.result.status = Status.EXEMPT
-                    entry.result.detail = f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {outcome.detail}"
+                    entry.result.detail = (
+                        f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {outcome.detail}"
+                    )
                 elif mode == "fix" and check.meta.fixable and self.settings.plans_fixes:
                     self._fix(entry, snap, audit)
             first.append(entry)
@@ -365,7 +367,9 @@ class Engine:
         if plan is not None:
             if recheck.status == Status.PASS:
                 result.status = Status.FIXED
-                result.detail = f"{entry.outcome.detail} -> fixed: {plan.description}; re-check: {recheck.detail}"
+                result.detail = (
+                    f"{entry.outcome.detail} -> fixed: {plan.description}; re-check: {recheck.detail}"
+                )
             else:
                 result.detail = (
                     f"{entry.outcome.detail} -> {plan.description} was applied, but the re-check says "

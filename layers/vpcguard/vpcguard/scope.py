@@ -56,7 +56,9 @@ class HomeScope:
         if region and region != self.region:
             return f"{what} is in region {region}, but the credentials in use are for {self.region}"
         if account and account != self.account():
-            return f"{what} is in account {account}, but the credentials in use are for account {self.account()}"
+            return (
+                f"{what} is in account {account}, but the credentials in use are for account {self.account()}"
+            )
         return None
 
     def clients_for(self, account: str, region: str, what: str) -> AwsClients:

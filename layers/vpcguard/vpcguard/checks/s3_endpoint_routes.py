@@ -50,7 +50,9 @@ def route_fix_target(snap: Snapshot) -> tuple[VpcEndpoint, list[str]]:
     return sorted(gateways, key=rank)[0], missing
 
 
-def shared_tables(snap: Snapshot, endpoint: VpcEndpoint, tables: list[str]) -> dict[str, tuple[str, ...] | None]:
+def shared_tables(
+    snap: Snapshot, endpoint: VpcEndpoint, tables: list[str]
+) -> dict[str, tuple[str, ...] | None]:
     """Route table id -> the subnets outside the model that use it (None: not known, the
     VPC's subnets were not read), for the tables whose neighbours an endpoint whose policy
     is not full access would cut off from what it does not admit. Empty when it is."""
@@ -145,9 +147,10 @@ class S3EndpointRoutes(Check):
         shared = shared_tables(snap, endpoint, missing)
         if shared:
             mains = {t.id for t in snap.route_tables if t.is_main}
+            main_note = f" (the main route table of {snap.vpc_id})"
             listing = "; ".join(
-                f"route table {table_id}{' (the main route table of ' + str(snap.vpc_id) + ')' if table_id in mains else ''}"
-                f" is also used by {', '.join(others) if others else 'subnets that could not be listed'}"
+                f"route table {table_id}{main_note if table_id in mains else ''} is also used by "
+                f"{', '.join(others) if others else 'subnets that could not be listed'}"
                 for table_id, others in shared.items()
             )
             raise NoSafeFix(
