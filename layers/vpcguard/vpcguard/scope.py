@@ -46,9 +46,8 @@ class HomeScope:
             return self.clients.caller_account()
         except (ClientError, BotoCoreError) as exc:
             raise_if_setup_error(exc)
-            raise ForeignSubjectError(
-                f"cannot tell which account the credentials are for: {describe_error(exc, 'sts:GetCallerIdentity')}"
-            ) from exc
+            reason = describe_error(exc, "sts:GetCallerIdentity")
+            raise ForeignSubjectError(f"cannot tell which account the credentials are for: {reason}") from exc
 
     def foreign_reason(self, account: str, region: str, what: str) -> str | None:
         """Why `what` (in `account`/`region`; "" = not stated) is not ours, or None.
