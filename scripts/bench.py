@@ -40,8 +40,9 @@ from tests.localaws.population import build_population  # noqa: E402
 from tests.localaws.server import REGION, fake_credentials, free_port  # noqa: E402
 from vpcguard.aws import AwsClients  # noqa: E402
 from vpcguard.backfill import listing_calls, scan_account  # noqa: E402
-from vpcguard.engine import Engine, SubjectReport  # noqa: E402
+from vpcguard.engine import Engine  # noqa: E402
 from vpcguard.inventory import Inventory  # noqa: E402
+from vpcguard.results import SubjectReport  # noqa: E402
 from vpcguard.subjects import SubjectResolver  # noqa: E402
 
 WORKERS = 8

@@ -20,9 +20,9 @@ from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.checks.base import check_ids
-from vpcguard.engine import AuditRecord, CheckResult, SubjectReport
 from vpcguard.model import Severity, Status
 from vpcguard.report import render_table, scan_json_document, use_colour
+from vpcguard.results import AuditRecord, CheckResult, SubjectReport
 
 SUBJECT_KEYS = {
     "type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name", "tags", "results",

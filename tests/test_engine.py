@@ -4,8 +4,8 @@ import json
 
 from tests.conftest import result_of
 from tests.faults import deny
-from vpcguard.engine import scan_document
 from vpcguard.model import Status
+from vpcguard.results import scan_document
 from vpcguard.settings import Settings
 
 

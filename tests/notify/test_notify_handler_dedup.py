@@ -17,10 +17,10 @@ import pytest
 from tests.localaws.server import ACCOUNT, REGION
 from tests.notify.conftest import result, subject
 from vpcguard.aws import AwsClients
-from vpcguard.engine import SubjectReport
 from vpcguard.notify.dedup import Deduper
 from vpcguard.notify.notifier import Notifier
 from vpcguard.notify.sender import SlackDeliveryError, SlackSender
+from vpcguard.results import SubjectReport
 from vpcguard.settings import Settings
 
 APP = Path(__file__).resolve().parents[2] / "functions" / "notify" / "app.py"

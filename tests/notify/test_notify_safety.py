@@ -27,9 +27,9 @@ from tests.notify.test_notify_handler_dedup import (  # noqa: F401 (app, state_t
     state_table,
 )
 from tests.pipeline.cfn import load_template
-from vpcguard.engine import SubjectReport
 from vpcguard.notify import dedup
 from vpcguard.notify.routing import Route, WebhookSecretError, WebhookSecrets
+from vpcguard.results import SubjectReport
 from vpcguard.settings import Settings
 
 NOTIFY = load_template()["Resources"]["NotifyFunction"]["Properties"]

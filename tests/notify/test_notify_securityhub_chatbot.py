@@ -17,9 +17,9 @@ from botocore.awsrequest import AWSResponse
 
 from tests.localaws.server import ACCOUNT, REGION
 from tests.notify.conftest import result, subject
-from vpcguard.engine import SubjectReport
 from vpcguard.notify.chatbot import MAX_DESCRIPTION, chatbot_notification, publish_chatbot
 from vpcguard.notify.securityhub import SecurityHubPublisher, finding_id
+from vpcguard.results import SubjectReport
 
 REQUIRED = (
     "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types",

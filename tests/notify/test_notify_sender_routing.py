@@ -10,9 +10,9 @@ import pytest
 
 from tests.localaws.server import REGION
 from tests.notify.conftest import result, subject
-from vpcguard.engine import SubjectReport
 from vpcguard.notify.routing import Route, WebhookSecretError, WebhookSecrets, route_for
 from vpcguard.notify.sender import SlackDeliveryError, SlackSender, retry_after_seconds
+from vpcguard.results import SubjectReport
 from vpcguard.settings import Settings
 
 PAYLOAD = {"text": "vpcguard test", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from vpcguard.engine import CheckResult, SubjectReport
 from vpcguard.model import Severity, Status
 from vpcguard.publish import message_attributes, message_severity, message_subject, publish_findings
+from vpcguard.results import CheckResult, SubjectReport
 
 
 def result(check_id: str, status: Status, severity: Severity) -> CheckResult:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .aws import AwsClients
 
 if TYPE_CHECKING:
-    from .engine import AuditRecord
+    from .results import AuditRecord
 
 
 class AuditWriteError(RuntimeError):

@@ -32,10 +32,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .engine import Engine, SubjectReport
+from .engine import Engine
 from .events import BACKFILL_DETAIL_TYPE, BACKFILL_SOURCE
 from .inventory import FactError, Inventory
 from .model import Subject
+from .results import SubjectReport
 from .settings import Settings
 from .subjects import SubjectResolver, name_from_arn
 

@@ -39,7 +39,7 @@ from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, parse_since, scan_account
 from .checks.base import all_checks, validate_ids
-from .engine import RESOLUTION_CHECK_ID, CheckResult, Engine, SubjectReport, summarize
+from .engine import RESOLUTION_CHECK_ID, Engine
 from .model import Severity, Status
 from .progress import ProgressBar, wants_progress
 from .report import (
@@ -53,6 +53,7 @@ from .report import (
     use_colour,
 )
 from .reports_html import render_html
+from .results import CheckResult, SubjectReport, summarize
 from .settings import Settings, parse_modes
 
 EXIT_OK = 0

@@ -1,22 +1,15 @@
 """The engine: subject -> snapshot -> checks -> (exemptions, fixes, re-verification) -> report.
 
-It knows nothing of Lambda or the CLI; both call `Engine.evaluate`.
-
-The report types (CheckResult, AuditRecord, SubjectReport) cross a boundary (the JSON
-contract, the SNS message) but are dataclasses, not pydantic models: the inspect Lambda
-imports this module at every cold start, and building pydantic models costs more there
-than the rest of the engine together (issue 4). They keep pydantic's method names
-(`model_dump(mode="json")`, `model_validate`, `model_copy`) so callers read the same, and
-`SubjectReport.model_validate` still checks every field of a subject object it reads back.
+It knows nothing of Lambda or the CLI; both call `Engine.evaluate`. What it returns (the
+report types) lives in `vpcguard.results`; exemptions in `vpcguard.exemptions`.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,256 +17,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .audit import AuditWriteError
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks, check_ids
+from .checks.base import Check, all_checks
+from .exemptions import EXEMPT_TAG, exempt_note, exemptions_covering
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
 from .model import Outcome, Severity, Status, Subject, plain
+from .results import AuditRecord, CheckResult, SubjectReport
 from .scope import HomeScope
 from .settings import Settings
 from .subjects import SubjectResolver
 
 log = logging.getLogger(__name__)
 
-EXEMPT_TAG = "vpcguard:exempt"
-TEAM_TAG = "vpcguard:team"
 # The check that reports a subject that could not be resolved at all.
 RESOLUTION_CHECK_ID = "model_vpc_configured"
-
-
-@dataclass(slots=True, kw_only=True)
-class CheckResult:
-    check_id: str
-    status: Status
-    severity: Severity
-    title: str
-    detail: str
-    resource_ids: list[str] = field(default_factory=list)
-    fixable: bool
-    remediation: dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        self.status = Status(self.status)
-        self.severity = Severity(self.severity)
-
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        """The result object of the JSON contract (field order is the contract's)."""
-        return {
-            "check_id": self.check_id,
-            "status": self.status.value,
-            "severity": self.severity.value,
-            "title": self.title,
-            "detail": self.detail,
-            "resource_ids": list(self.resource_ids),
-            "fixable": self.fixable,
-            "remediation": copy.deepcopy(self.remediation),
-        }
-
-    @classmethod
-    def model_validate(cls, data: Any, where: str = "") -> CheckResult:
-        fields = _require_object(data, where)
-        return cls(
-            check_id=_typed(fields, "check_id", str, where),
-            status=_enum(fields, "status", Status, where),
-            severity=_enum(fields, "severity", Severity, where),
-            title=_typed(fields, "title", str, where),
-            detail=_typed(fields, "detail", str, where),
-            resource_ids=_str_list(fields, "resource_ids", where),
-            fixable=_typed(fields, "fixable", bool, where),
-            remediation=_typed(fields, "remediation", dict, where, optional=True),
-        )
-
-
-@dataclass(slots=True, kw_only=True)
-class AuditRecord:
-    """One change made (or, in a dry run, one that would have been made)."""
-
-    check_id: str
-    subject_arn: str
-    resource_id: str
-    action: str
-    params: dict[str, Any]
-    before: dict[str, Any]
-    after: dict[str, Any]
-    time: str
-    trigger: str
-    dry_run: bool
-    outcome: str  # "intent" (before the change) | "applied" | "would_apply" | "failed: <reason>"
-    # Unique per change (with the time, the audit table's sort key): two runs that change
-    # the same resource in the same second keep two records.
-    record_id: str = ""
-
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(slots=True, kw_only=True)
-class SubjectReport:
-    type: str
-    name: str
-    arn: str
-    region: str
-    account: str
-    vpc_id: str | None
-    instance_count: int
-    model_name: str
-    tags: dict[str, str]
-    results: list[CheckResult]
-    # Not part of the subject object in the JSON contract: carried beside it.
-    audit: list[AuditRecord] = field(default_factory=list)
-
-    def contract(self) -> dict[str, Any]:
-        """The subject object of spec/architecture.md (also the SNS message body)."""
-        return self.model_dump(mode="json")
-
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        """The subject object (field order is the contract's); `audit` is not part of it."""
-        return {
-            "type": self.type,
-            "name": self.name,
-            "arn": self.arn,
-            "region": self.region,
-            "account": self.account,
-            "vpc_id": self.vpc_id,
-            "instance_count": self.instance_count,
-            "model_name": self.model_name,
-            "tags": dict(self.tags),
-            "results": [r.model_dump(mode) for r in self.results],
-        }
-
-    def model_copy(self, update: Mapping[str, Any] | None = None) -> SubjectReport:
-        return replace(self, **(update or {}))
-
-    @classmethod
-    def model_validate(cls, data: Any) -> SubjectReport:
-        """The subject object (e.g. an SNS message body) back as a report. Raises ValueError
-        naming the first field that is missing or of the wrong type."""
-        fields = _require_object(data, "")
-        results = _typed(fields, "results", list, "")
-        tags = _typed(fields, "tags", dict, "")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-            raise ValueError("tags: Input should be an object of strings")
-        count = fields.get("instance_count", _MISSING)
-        if isinstance(count, str) and count.strip().lstrip("-").isdigit():
-            count = int(count)  # pydantic's lax mode took "2" for 2; keep accepting it
-        if count is _MISSING:
-            raise ValueError("instance_count: Field required")
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise ValueError("instance_count: Input should be a valid integer")
-        return cls(
-            type=_typed(fields, "type", str, ""),
-            name=_typed(fields, "name", str, ""),
-            arn=_typed(fields, "arn", str, ""),
-            region=_typed(fields, "region", str, ""),
-            account=_typed(fields, "account", str, ""),
-            vpc_id=_typed(fields, "vpc_id", str, "", optional=True, required=True),
-            instance_count=count,
-            model_name=_typed(fields, "model_name", str, ""),
-            tags=dict(tags),
-            results=[CheckResult.model_validate(r, f"results.{i}.") for i, r in enumerate(results)],
-        )
-
-
-# --- validating the subject object when it is read back (the notifier reads SNS messages) ---
-
-_MISSING: Any = object()
-_TYPE_NAMES = {str: "a valid string", bool: "a valid boolean", dict: "a valid dictionary", list: "a valid list"}
-
-
-def _require_object(data: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{where.rstrip('.') or '(top)'}: Input should be a valid dictionary")
-    return data
-
-
-def _typed(
-    fields: Mapping[str, Any], name: str, kind: type, where: str, *, optional: bool = False, required: bool = False
-) -> Any:
-    value = fields.get(name, _MISSING)
-    if value is _MISSING:
-        if optional and not required:
-            return None
-        raise ValueError(f"{where}{name}: Field required")
-    if value is None and optional:
-        return None
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ValueError(f"{where}{name}: Input should be {_TYPE_NAMES[kind]}")
-    return value
-
-
-def _enum(fields: Mapping[str, Any], name: str, kind: type[Status] | type[Severity], where: str) -> Any:
-    value = _typed(fields, name, str, where)
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in kind)
-        raise ValueError(f"{where}{name}: Input should be one of {allowed}") from None
-
-
-def _str_list(fields: Mapping[str, Any], name: str, where: str) -> list[str]:
-    value = fields.get(name, _MISSING)
-    if value is _MISSING:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{where}{name}: Input should be a list of strings")
-    return list(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Exemption:
-    """What a resource's `vpcguard:exempt` tag says: the check ids it names ("all" for all),
-    and the values that are not check ids (an unknown value counts as "all": a typo must
-    never turn into a fix)."""
-
-    checks: frozenset[str]
-    unknown: tuple[str, ...] = ()
-
-    def covers(self, check_id: str) -> bool:
-        return "all" in self.checks or check_id in self.checks
-
-    def note(self) -> str:
-        if not self.unknown:
-            return ""
-        values = ", ".join(repr(v) for v in self.unknown)
-        return f" (unknown value {values} is treated as all)"
-
-
-def exemption_of(tags: Mapping[str, str]) -> Exemption | None:
-    """A resource's exemption, or None if it has no `vpcguard:exempt` tag. The key and the
-    values are matched without regard to case and surrounding spaces."""
-    value = next((v for k, v in tags.items() if k.strip().lower() == EXEMPT_TAG), None)
-    if value is None:
-        return None
-    names = [item.strip().lower() for item in value.split(",") if item.strip()]
-    known = {"all", *check_ids()}
-    unknown = tuple(n for n in names if n not in known) or (() if names else (value,))
-    if unknown:
-        return Exemption(frozenset({"all"}), unknown)
-    return Exemption(frozenset(names))
-
-
-def exempted_checks(tags: Mapping[str, str]) -> set[str] | None:
-    """Check ids a resource's `vpcguard:exempt` tag names; {"all"} for all (also for an
-    unknown value); None if untagged."""
-    found = exemption_of(tags)
-    return None if found is None else set(found.checks)
-
-
-def exempting_resources(snap: Snapshot, check_id: str) -> list[str]:
-    return [rid for rid, _ in _exemptions(snap.exempt_resources(), check_id)]
-
-
-def _exemptions(tags_by_id: Mapping[str, Mapping[str, str]], check_id: str) -> list[tuple[str, Exemption]]:
-    out = []
-    for resource_id, tags in tags_by_id.items():
-        found = exemption_of(tags)
-        if found is not None and found.covers(check_id):
-            out.append((resource_id, found))
-    return out
-
-
-def _exempt_note(found: list[tuple[str, Exemption]]) -> str:
-    return ", ".join(f"{rid}{exemption.note()}" for rid, exemption in found)
 
 
 @dataclass(slots=True)
@@ -329,11 +87,11 @@ class Engine:
             outcome = self._run(check, snap)
             entry = _FirstPass(check, self._result(check, snap, outcome), outcome)
             if outcome.status == Status.FAIL:
-                exempt_by = _exemptions(snap.exempt_resources(), check.meta.id)
+                exempt_by = exemptions_covering(snap.exempt_resources(), check.meta.id)
                 if exempt_by:
                     entry.result.status = Status.EXEMPT
                     entry.result.detail = (
-                        f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {outcome.detail}"
+                        f"exempted by {EXEMPT_TAG} on {exempt_note(exempt_by)}: {outcome.detail}"
                     )
                 elif mode == "fix" and check.meta.fixable and self.settings.plans_fixes:
                     self._fix(entry, snap, audit)
@@ -378,10 +136,10 @@ class Engine:
             return result
         again = self._result(check, fresh, recheck)
         if recheck.status == Status.FAIL:
-            exempt_by = _exemptions(fresh.exempt_resources(), check.meta.id)
+            exempt_by = exemptions_covering(fresh.exempt_resources(), check.meta.id)
             if exempt_by:
                 again.status = Status.EXEMPT
-                again.detail = f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {recheck.detail}"
+                again.detail = f"exempted by {EXEMPT_TAG} on {exempt_note(exempt_by)}: {recheck.detail}"
             elif entry.note:
                 again.detail = f"{recheck.detail} ({entry.note})"
         return again
@@ -480,7 +238,7 @@ class Engine:
         for endpoint in snap.endpoints:
             tags_by_id[endpoint.id] = endpoint.tags
         targets = {rid: tags_by_id.get(rid, {}) for rid in plan.touches or (plan.resource_id,)}
-        return [f"{rid}{exemption.note()}" for rid, exemption in _exemptions(targets, check_id)]
+        return [f"{rid}{exemption.note()}" for rid, exemption in exemptions_covering(targets, check_id)]
 
     def _record(self, subject: Subject, plan: FixPlan, outcome: str) -> AuditRecord:
         return AuditRecord(
@@ -557,27 +315,3 @@ class Engine:
             results=results,
             audit=audit,
         )
-
-
-def summarize(reports: Iterable[SubjectReport]) -> dict[str, int]:
-    """The "summary" object of the JSON contract: counts of results by status."""
-    reports = list(reports)
-    counts = {"subjects": len(reports), "fail": 0, "fixed": 0, "would_fix": 0, "error": 0, "exempt": 0}
-    key = {
-        Status.FAIL: "fail",
-        Status.FIXED: "fixed",
-        Status.WOULD_FIX: "would_fix",
-        Status.ERROR: "error",
-        Status.EXEMPT: "exempt",
-    }
-    for report in reports:
-        for r in report.results:
-            if r.status in key:
-                counts[key[r.status]] += 1
-    return counts
-
-
-def scan_document(reports: Iterable[SubjectReport]) -> dict[str, Any]:
-    """`vpcguard scan --format json`: {"subjects": [...], "summary": {...}}."""
-    reports = list(reports)
-    return {"subjects": [r.contract() for r in reports], "summary": summarize(reports)}

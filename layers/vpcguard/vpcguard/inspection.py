@@ -12,10 +12,11 @@ from typing import Any
 
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, is_throttled_reason
-from .engine import Engine, SubjectReport
+from .engine import Engine
 from .events import WorkItem
 from .model import Status
 from .publish import message_severity, notable_results, publish_findings
+from .results import SubjectReport
 from .settings import Settings
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from .model import Severity, Status
 
 if TYPE_CHECKING:
     from .aws import AwsClients
-    from .engine import CheckResult, SubjectReport
+    from .results import CheckResult, SubjectReport
 
 QUIET_STATUSES = frozenset({Status.PASS, Status.NOT_APPLICABLE, Status.EXEMPT})
 # SNS limits a Subject (used by email subscribers) to fewer than 100 ASCII characters.

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .checks.base import Check, all_checks
-from .engine import SubjectReport, scan_document
 from .model import Severity, Status
+from .results import SubjectReport, scan_document
 
 # Statuses whose detail is worth reading in full; the others get one truncated line so a
 # clean subject does not fill the screen.

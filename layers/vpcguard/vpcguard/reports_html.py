@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from html import escape
 
 from . import __version__
-from .engine import CheckResult, SubjectReport
 from .model import Severity, Status
 from .report import (
     FAILING,
@@ -28,6 +27,7 @@ from .report import (
     summary_line,
     worst_severity,
 )
+from .results import CheckResult, SubjectReport
 
 _CSS = """
 body{font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px;color:#1f2328}

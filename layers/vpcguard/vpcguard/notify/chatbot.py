@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..engine import SubjectReport
 from ..model import Status
+from ..results import SubjectReport
 from .slack import ELLIPSIS, Suppressed, digest_text, fit, what_to_do
 from .subject import by_severity, console_url, kind_label, worst_severity
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..engine import CheckResult, SubjectReport
+from ..results import CheckResult, SubjectReport
 from .slack import Suppressed
 from .subject import notified
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..aws import AwsClients
-from ..engine import SubjectReport
+from ..results import SubjectReport
 from ..settings import Settings
 from .chatbot import publish_chatbot
 from .dedup import CHATBOT, SLACK, Claim, Deduper, merge, repeats_as_suppressed

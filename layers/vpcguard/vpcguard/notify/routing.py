@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from ..engine import TEAM_TAG, SubjectReport
+from ..results import TEAM_TAG, SubjectReport
 from ..settings import Settings
 
 log = logging.getLogger(__name__)

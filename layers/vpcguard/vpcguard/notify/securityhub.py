@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..engine import CheckResult, SubjectReport
 from ..model import Status
+from ..results import CheckResult, SubjectReport
 from .slack import fit, what_to_do
 from .subject import console_url
 

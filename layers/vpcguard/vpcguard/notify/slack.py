@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from ..engine import CheckResult, SubjectReport
 from ..model import Status
+from ..results import CheckResult, SubjectReport
 from .subject import by_severity, console_url, kind_label, parse_subject, worst_severity
 
 # Slack's limits (Block Kit reference).

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ..engine import CheckResult, SubjectReport
 from ..model import Severity, Status
+from ..results import CheckResult, SubjectReport
 
 # Results a person is told about; PASS, NOT_APPLICABLE and EXEMPT are not news.
 NOTIFIED_STATUSES: tuple[Status, ...] = (Status.FAIL, Status.WOULD_FIX, Status.ERROR, Status.FIXED)
