@@ -103,7 +103,7 @@ def aws_clients() -> AwsClients:
 
 @capture_method
 def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
-    result = inspector.inspect(WorkItem.model_validate(work))
+    result = inspector.inspect(WorkItem.from_dict(work))
     metrics.add_metric(name="SubjectsEvaluated", unit=MetricUnit.Count, value=1)
     if result["message_id"]:
         metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=1)
@@ -146,7 +146,7 @@ def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
         metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
         return {"event_id": work.event_id, "skipped": work.skip_reason}
     try:
-        result = idempotent_inspect()(work=work.model_dump(mode="json"), inspector=inspector)
+        result = idempotent_inspect()(work=work.to_dict(), inspector=inspector)
     except Exception as exc:
         # SQS delivers the record again; after maxReceiveCount it moves to the DLQ.
         logger.error("record failed", extra={"message_id": record.message_id, "reason": failure_reason(exc)})

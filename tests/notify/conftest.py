@@ -153,4 +153,4 @@ def engine_subject(builder, engine):
     )
     builder.transform_job("churn-nightly", "churn-model", instance_count=130)
     report = engine.evaluate_transform_job("churn-nightly")
-    return report.contract(), {"sg": sg, "subnet": net.subnet_ids[0], "vpc": net.vpc_id}
+    return report.to_dict(), {"sg": sg, "subnet": net.subnet_ids[0], "vpc": net.vpc_id}

@@ -273,16 +273,16 @@ def test_repeats_within_the_window_are_held_and_shown_as_a_digest(endpoint_url, 
     notifier = make_notifier(endpoint_url, settings, clock=clock)
     two = [result("sg_self_ingress"), result("subnet_ip_capacity", severity="MEDIUM")]
 
-    first = notifier.notify(SubjectReport.model_validate(subject(two)))
+    first = notifier.notify(SubjectReport.from_dict(subject(two)))
     assert first.slack == "sent to default channel" and len(slack.posts(url)) == 1
 
     clock.now += 600
-    again = notifier.notify(SubjectReport.model_validate(subject(two)))
+    again = notifier.notify(SubjectReport.from_dict(subject(two)))
     assert again.slack == "nothing new" and len(slack.posts(url)) == 1  # same (subject, check, status)
 
     clock.now += 600
     three = [*two, result("flow_logs_enabled", "FIXED", "MEDIUM")]
-    third = notifier.notify(SubjectReport.model_validate(subject(three)))
+    third = notifier.notify(SubjectReport.from_dict(subject(three)))
     assert third.notified == ["flow_logs_enabled FIXED"]
     payload = slack.posts(url)[-1].payload
     body = json.dumps(payload)
@@ -292,7 +292,7 @@ def test_repeats_within_the_window_are_held_and_shown_as_a_digest(endpoint_url, 
     assert "Suppressed since last message: 4 repeats (2 × `sg_self_ingress` FAIL, 2 × `subnet_ip_capacity` FAIL)" in digest
 
     clock.now += 3601  # the window has passed: notified again, digest starts over
-    fourth = notifier.notify(SubjectReport.model_validate(subject(two)))
+    fourth = notifier.notify(SubjectReport.from_dict(subject(two)))
     assert sorted(fourth.notified) == ["sg_self_ingress FAIL", "subnet_ip_capacity FAIL"]
     assert "Suppressed since" not in json.dumps(slack.posts(url)[-1].payload)
 
@@ -301,11 +301,11 @@ def test_a_status_change_is_news(endpoint_url, slack, webhook_secret, state_tabl
     url = slack.webhook("default")
     settings = Settings(slack_secret_arn=webhook_secret("default", url), state_table=state_table)
     notifier = make_notifier(endpoint_url, settings)
-    notifier.notify(SubjectReport.model_validate(subject([result("sg_self_ingress")])))
-    outcome = notifier.notify(SubjectReport.model_validate(subject([result("sg_self_ingress", "FIXED")])))
+    notifier.notify(SubjectReport.from_dict(subject([result("sg_self_ingress")])))
+    outcome = notifier.notify(SubjectReport.from_dict(subject([result("sg_self_ingress", "FIXED")])))
     assert outcome.notified == ["sg_self_ingress FIXED"] and len(slack.posts(url)) == 2
     # Other subjects are other keys.
-    other = notifier.notify(SubjectReport.model_validate(subject([result("sg_self_ingress")], name="other")))
+    other = notifier.notify(SubjectReport.from_dict(subject([result("sg_self_ingress")], name="other")))
     assert other.notified == ["sg_self_ingress FAIL"]
 
 
@@ -315,11 +315,11 @@ def test_a_failed_delivery_gives_back_the_claims_and_the_digest(endpoint_url, sl
     settings = Settings(slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=3600)
     notifier = make_notifier(endpoint_url, settings, clock=clock)
     base = [result("sg_self_ingress")]
-    notifier.notify(SubjectReport.model_validate(subject(base)))
-    notifier.notify(SubjectReport.model_validate(subject(base)))  # held: 1 repeat
+    notifier.notify(SubjectReport.from_dict(subject(base)))
+    notifier.notify(SubjectReport.from_dict(subject(base)))  # held: 1 repeat
 
     slack.respond(url, 404, "no_service")
-    report = SubjectReport.model_validate(subject([*base, result("vpc_dns_support")]))
+    report = SubjectReport.from_dict(subject([*base, result("vpc_dns_support")]))
     with pytest.raises(SlackDeliveryError):
         notifier.notify(report)
     # SQS redelivers the record: the new result is still news, the digest still there.
@@ -332,7 +332,7 @@ def test_a_failed_delivery_gives_back_the_claims_and_the_digest(endpoint_url, sl
 def test_dedup_items_carry_the_ttl_attribute(endpoint_url, slack, webhook_secret, state_table):
     clock = FakeClock()
     settings = Settings(slack_secret_arn=webhook_secret("default", slack.webhook()), state_table=state_table, dedup_seconds=7200)
-    make_notifier(endpoint_url, settings, clock=clock).notify(SubjectReport.model_validate(subject([result("sg_self_ingress")])))
+    make_notifier(endpoint_url, settings, clock=clock).notify(SubjectReport.from_dict(subject([result("sg_self_ingress")])))
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
     [item] = ddb.scan(TableName=state_table)["Items"]
     assert item["id"]["S"].startswith("notify#arn:aws:sagemaker:") and item["id"]["S"].endswith("#sg_self_ingress#FAIL")

@@ -68,7 +68,7 @@ def test_a_lambda_killed_mid_retry_does_not_drop_the_redelivered_finding(
         raise LambdaTimeout
 
     killed.sender.sleep = timeout  # killed while waiting to retry, after the first 500
-    report = SubjectReport.model_validate(subject([result("sg_self_ingress")]))
+    report = SubjectReport.from_dict(subject([result("sg_self_ingress")]))
     with pytest.raises(LambdaTimeout):
         killed.notify(report, delivery="msg-1")
     assert len(slack.posts(url)) == 1  # Slack never accepted it
@@ -187,7 +187,7 @@ def test_a_failing_slack_is_retried_alone_without_a_second_chatbot_note(
     notifier = make_notifier(endpoint_url, settings)
     for _ in range(3):
         slack.respond(url, 503, "unavailable")
-    report = SubjectReport.model_validate(subject([result("sg_self_ingress")]))
+    report = SubjectReport.from_dict(subject([result("sg_self_ingress")]))
 
     with pytest.raises(Exception, match="Slack"):
         notifier.notify(report, delivery="msg-1")

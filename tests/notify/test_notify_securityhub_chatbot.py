@@ -75,7 +75,7 @@ def assert_complete_asff(finding: dict, subject_arn: str) -> None:
 
 def test_engine_findings_are_accepted_with_every_required_field(engine_subject, securityhub):
     data, ids = engine_subject
-    report = SubjectReport.model_validate(data)
+    report = SubjectReport.from_dict(data)
     summary = SecurityHubPublisher(securityhub).publish(report)
 
     fails = {r["check_id"]: r for r in data["results"] if r["status"] == "FAIL"}
@@ -93,14 +93,14 @@ def test_engine_findings_are_accepted_with_every_required_field(engine_subject, 
 
 
 def test_imports_are_chunked_at_100(securityhub):
-    report = SubjectReport.model_validate(subject([result(f"check_{i:03d}") for i in range(230)]))
+    report = SubjectReport.from_dict(subject([result(f"check_{i:03d}") for i in range(230)]))
     summary = SecurityHubPublisher(securityhub).publish(report)
     assert [len(c["Findings"]) for c in securityhub.calls["BatchImportFindings"]] == [100, 100, 30]
     assert len(summary.imported) == 230 and len(all_findings(securityhub)) == 230
 
 
 def test_a_later_pass_or_fixed_resolves_the_finding_and_keeps_its_id_and_created_at(securityhub):
-    first = SubjectReport.model_validate(subject([
+    first = SubjectReport.from_dict(subject([
         result("sg_self_ingress"), result("flow_logs_enabled", severity="MEDIUM"), result("subnets_multi_az", severity="LOW"),
     ]))
     publisher = SecurityHubPublisher(securityhub)
@@ -109,7 +109,7 @@ def test_a_later_pass_or_fixed_resolves_the_finding_and_keeps_its_id_and_created
     sg_id = finding_id(first, "sg_self_ingress")
     flow_id = finding_id(first, "flow_logs_enabled")
 
-    later = SubjectReport.model_validate(subject([
+    later = SubjectReport.from_dict(subject([
         result("sg_self_ingress", "PASS", detail="sg-1 allows all traffic from itself"),
         result("flow_logs_enabled", "FIXED", "MEDIUM", remediation={"action": "CreateFlowLogs", "description": "flow log created"}),
         result("subnets_multi_az", "FAIL", "LOW"),
@@ -133,7 +133,7 @@ def test_a_later_pass_or_fixed_resolves_the_finding_and_keeps_its_id_and_created
 
 
 def test_fixed_on_first_sight_is_imported_resolved(securityhub):
-    report = SubjectReport.model_validate(subject([result("sg_self_ingress", "FIXED")]))
+    report = SubjectReport.from_dict(subject([result("sg_self_ingress", "FIXED")]))
     SecurityHubPublisher(securityhub).publish(report)
     [finding] = all_findings(securityhub).values()
     assert finding["Workflow"]["Status"] == "RESOLVED" and finding["Compliance"]["Status"] == "PASSED"
@@ -142,8 +142,8 @@ def test_fixed_on_first_sight_is_imported_resolved(securityhub):
 
 def test_exempt_after_a_report_suppresses_the_finding(securityhub):
     publisher = SecurityHubPublisher(securityhub)
-    publisher.publish(SubjectReport.model_validate(subject([result("subnets_private", severity="MEDIUM")])))
-    publisher.publish(SubjectReport.model_validate(subject([result("subnets_private", "EXEMPT", "MEDIUM")])))
+    publisher.publish(SubjectReport.from_dict(subject([result("subnets_private", severity="MEDIUM")])))
+    publisher.publish(SubjectReport.from_dict(subject([result("subnets_private", "EXEMPT", "MEDIUM")])))
     [update] = securityhub.calls["BatchUpdateFindings"]
     assert update["Workflow"] == {"Status": "SUPPRESSED"}
 
@@ -153,7 +153,7 @@ def test_exempt_after_a_report_suppresses_the_finding(securityhub):
 
 def test_chatbot_notification_format(engine_subject):
     data, ids = engine_subject
-    note = chatbot_notification(SubjectReport.model_validate(data))
+    note = chatbot_notification(SubjectReport.from_dict(data))
     assert note["version"] == "1.0" and note["source"] == "custom"
     content = note["content"]
     assert content["textType"] == "client-markdown"
@@ -165,7 +165,7 @@ def test_chatbot_notification_format(engine_subject):
 
 
 def test_chatbot_description_stays_bounded_for_many_failures():
-    report = SubjectReport.model_validate(subject([result(f"check_{i:02d}", detail="y" * 900) for i in range(40)]))
+    report = SubjectReport.from_dict(subject([result(f"check_{i:02d}", detail="y" * 900) for i in range(40)]))
     note = chatbot_notification(report)
     assert len(note["content"]["description"]) <= MAX_DESCRIPTION
     assert re.search(r"…and \d+ more lines$", note["content"]["description"])
@@ -180,7 +180,7 @@ def test_chatbot_message_is_published_to_the_topic(endpoint_url):
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
 
-    report = SubjectReport.model_validate(subject([result("sg_self_ingress")]))
+    report = SubjectReport.from_dict(subject([result("sg_self_ingress")]))
     publish_chatbot(sns, topic, report)
     [message] = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     body = json.loads(message["Body"])

@@ -106,7 +106,7 @@ def test_webhook_url_never_appears_in_logs(slack, caplog):
 
 
 def report(tags: dict[str, str] | None = None) -> SubjectReport:
-    return SubjectReport.model_validate(subject([result("sg_self_ingress")], tags=tags))
+    return SubjectReport.from_dict(subject([result("sg_self_ingress")], tags=tags))
 
 
 def test_team_tag_picks_the_team_secret():

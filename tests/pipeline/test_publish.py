@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from vpcguard.model import Severity, Status
 from vpcguard.publish import message_attributes, message_severity, message_subject, publish_findings
@@ -71,7 +72,7 @@ def test_unknown_account_is_left_out_rather_than_sent_empty():
 def test_subject_names_severity_subject_and_count_within_the_sns_limit():
     r = report(result("subnets_multi_az", Status.FAIL, Severity.LOW))
     assert message_subject(r) == "vpcguard LOW: transform_job nightly (1 finding)"
-    long = r.model_copy(update={"name": "j" * 150})
+    long = replace(r, name="j" * 150)
     assert len(message_subject(long)) < 100 and message_subject(long).endswith("...")
 
 
@@ -99,5 +100,5 @@ def test_published_body_is_the_contract_subject_object(clients, endpoint_url):
 
     assert message_id
     [message] = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
-    assert json.loads(message["Body"]) == r.contract()
+    assert json.loads(message["Body"]) == r.to_dict()
     assert message["MessageAttributes"]["severity"]["StringValue"] == "LOW"

@@ -52,7 +52,7 @@ class DynamoDbAuditSink:
         from boto3.dynamodb.types import TypeSerializer
 
         serializer = TypeSerializer()
-        fields = _dynamo_safe(record.model_dump(mode="json"))
+        fields = _dynamo_safe(record.to_dict())
         fields["recorded_at"] = sort_key(record)
         return {key: serializer.serialize(value) for key, value in fields.items()}
 

@@ -117,13 +117,13 @@ class WorkItem:
         """What audit records name as the trigger of a change."""
         return f"{self.source} event {self.event_id} by {self.triggered_by}"
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (the idempotency layer hashes and stores them)."""
         return asdict(self)
 
     @classmethod
-    def model_validate(cls, data: Mapping[str, Any]) -> WorkItem:
-        """Back from `model_dump` (what the idempotency layer hands the function)."""
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkItem:
+        """Back from `to_dict` (what the idempotency layer hands the function)."""
         if not isinstance(data, Mapping):
             raise ValueError(f"a work item is a JSON object, not a {type(data).__name__}")
         kind = data.get("subject_type")

@@ -1,6 +1,6 @@
 """The SNS findings message (spec/architecture.md, "Contracts other code relies on").
 
-Body: the subject object of the JSON contract (`SubjectReport.contract()`), as JSON text.
+Body: the subject object of the JSON contract (`SubjectReport.to_dict()`), as JSON text.
 
 Message attributes, for subscription filter policies:
 
@@ -92,7 +92,7 @@ def publish_findings(clients: AwsClients, topic_arn: str, report: SubjectReport)
         return None
     request: dict[str, Any] = {
         "TopicArn": topic_arn,
-        "Message": json.dumps(report.contract(), sort_keys=True),
+        "Message": json.dumps(report.to_dict(), sort_keys=True),
         "Subject": message_subject(report),
         "MessageAttributes": message_attributes(report),
     }

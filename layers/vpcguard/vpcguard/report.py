@@ -65,7 +65,7 @@ def scan_json_document(reports: Sequence[SubjectReport]) -> dict[str, Any]:
     """`vpcguard scan --format json`: the contract document, plus a top-level "audit" list
     (the changes made or, in a dry run, planned) only when there is one."""
     document = scan_document(reports)
-    audit = [record.model_dump(mode="json") for report in reports for record in report.audit]
+    audit = [record.to_dict() for report in reports for record in report.audit]
     if audit:
         document["audit"] = audit
     return document

@@ -7,15 +7,14 @@ inventory or the checks.
 
 They are dataclasses, not pydantic models: the inspect Lambda imports them at every cold
 start, and building pydantic models costs more there than the rest of the engine together
-(issue 4). `SubjectReport.model_validate` still checks every field of a subject object it
-reads back.
+(issue 4). `SubjectReport.from_dict` checks every field of a subject object it reads back.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .model import Severity, Status
@@ -39,7 +38,7 @@ class CheckResult:
         self.status = Status(self.status)
         self.severity = Severity(self.severity)
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The result object of the JSON contract (field order is the contract's)."""
         return {
             "check_id": self.check_id,
@@ -53,7 +52,7 @@ class CheckResult:
         }
 
     @classmethod
-    def model_validate(cls, data: Any, where: str = "") -> CheckResult:
+    def from_dict(cls, data: Any, where: str = "") -> CheckResult:
         fields = _require_object(data, where)
         return cls(
             check_id=_typed(fields, "check_id", str, where),
@@ -86,7 +85,7 @@ class AuditRecord:
     # the same resource in the same second keep two records.
     record_id: str = ""
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -105,12 +104,9 @@ class SubjectReport:
     # Not part of the subject object in the JSON contract: carried beside it.
     audit: list[AuditRecord] = field(default_factory=list)
 
-    def contract(self) -> dict[str, Any]:
-        """The subject object of spec/architecture.md (also the SNS message body)."""
-        return self.model_dump(mode="json")
-
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        """The subject object (field order is the contract's); `audit` is not part of it."""
+    def to_dict(self) -> dict[str, Any]:
+        """The subject object of the JSON contract (docs/architecture.md; also the SNS
+        message body), JSON-safe, in the contract's field order; `audit` is not part of it."""
         return {
             "type": self.type,
             "name": self.name,
@@ -121,14 +117,11 @@ class SubjectReport:
             "instance_count": self.instance_count,
             "model_name": self.model_name,
             "tags": dict(self.tags),
-            "results": [r.model_dump(mode) for r in self.results],
+            "results": [r.to_dict() for r in self.results],
         }
 
-    def model_copy(self, update: Mapping[str, Any] | None = None) -> SubjectReport:
-        return replace(self, **(update or {}))
-
     @classmethod
-    def model_validate(cls, data: Any) -> SubjectReport:
+    def from_dict(cls, data: Any) -> SubjectReport:
         """The subject object (e.g. an SNS message body) back as a report. Raises ValueError
         naming the first field that is missing or of the wrong type."""
         fields = _require_object(data, "")
@@ -153,7 +146,7 @@ class SubjectReport:
             instance_count=count,
             model_name=_typed(fields, "model_name", str, ""),
             tags=dict(tags),
-            results=[CheckResult.model_validate(r, f"results.{i}.") for i, r in enumerate(results)],
+            results=[CheckResult.from_dict(r, f"results.{i}.") for i, r in enumerate(results)],
         )
 
 
@@ -224,5 +217,5 @@ def summarize(reports: Iterable[SubjectReport]) -> dict[str, int]:
 def scan_document(reports: Iterable[SubjectReport]) -> dict[str, Any]:
     """`vpcguard scan --format json`: {"subjects": [...], "summary": {...}}."""
     reports = list(reports)
-    return {"subjects": [r.contract() for r in reports], "summary": summarize(reports)}
+    return {"subjects": [r.to_dict() for r in reports], "summary": summarize(reports)}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..aws import AwsClients
 from ..results import SubjectReport
@@ -194,4 +194,4 @@ def _without(subject: SubjectReport, claim: Claim) -> SubjectReport:
     appear in the digest instead)."""
     held_back = {(r.check_id, r.status) for r in [*claim.repeats, *claim.already_sent]}
     kept = [r for r in subject.results if (r.check_id, r.status) not in held_back]
-    return subject.model_copy(update={"results": kept})
+    return replace(subject, results=kept)

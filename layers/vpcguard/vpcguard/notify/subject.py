@@ -27,7 +27,7 @@ def parse_subject(data: dict[str, Any] | str) -> SubjectReport:
     if not isinstance(data, dict):
         raise BadMessage(f"message body is a JSON {type(data).__name__}, not a subject object")
     try:
-        return SubjectReport.model_validate(data)
+        return SubjectReport.from_dict(data)
     except ValueError as exc:
         raise BadMessage(f"message body is not a vpcguard subject: {exc}") from None
 
