@@ -142,6 +142,10 @@ def test_named_subjects_are_queued_without_listing(builder: Builder, endpoint_ur
         ({"scope": "all", "jobs": "running"}, "jobs: Input should be 'in-progress', 'all' or 'none'"),
         ({"scope": "all", "since": "last week"}, "since: 'last week' is not a date"),
         ({"models": ["a"], "since": "2024-01-01"}, '"jobs" and "since" apply only with {"scope": "all"}'),
+        ({"scope": "all", "dry_run": True}, "dry_run: Extra inputs are not permitted"),
+        ({"models": ["a", 7]}, "models.1: Input should be a valid string"),
+        ({"models": "a"}, "models: Input should be a valid list"),
+        ({"scope": "all", "since": 1714521600}, "since: Input should be a valid datetime"),
     ],
 )
 def test_a_request_that_cannot_be_understood_fails_and_queues_nothing(

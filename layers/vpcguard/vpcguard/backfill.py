@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .aws import AwsClients, describe_error, raise_if_setup_error
 from .engine import Engine
@@ -400,11 +399,13 @@ def queue_subjects(
     return result
 
 
-class BackfillRequest(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillRequest:
     """The backfill Lambda's event: `{"scope": "all"}` (optional "jobs", "since"), or
-    `{"models": [...], "transform_jobs": [...]}` (names or ARNs)."""
+    `{"models": [...], "transform_jobs": [...]}` (names or ARNs).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Checked by hand (`parse`, field readers below), not with a pydantic model: this was
+    the layer's only pydantic model, and pydantic was three quarters of the layer."""
 
     scope: Literal["all"] | None = None
     jobs: JobScope | None = None
@@ -412,34 +413,38 @@ class BackfillRequest(BaseModel):
     models: tuple[str, ...] = ()
     transform_jobs: tuple[str, ...] = ()
 
-    @field_validator("since", mode="before")
-    @classmethod
-    def _since(cls, value: Any) -> Any:
-        return parse_since(value) if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> BackfillRequest:
-        named = bool(self.models or self.transform_jobs)
-        if self.scope is None and not named:
-            raise ValueError('nothing to queue: give {"scope": "all"} or "models" / "transform_jobs"')
-        if self.scope is not None and named:
-            raise ValueError('give either {"scope": "all"} or names, not both')
-        if self.scope is None and (self.jobs is not None or self.since is not None):
-            raise ValueError('"jobs" and "since" apply only with {"scope": "all"}')
-        return self
-
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> BackfillRequest:
-        """Raises ValueError with every problem on one line."""
-        try:
-            return cls.model_validate(event)
-        except ValidationError as exc:
-            problems = "; ".join(
-                (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "")
-                + str(err.get("ctx", {}).get("error") or err["msg"])
-                for err in exc.errors()
-            )
-            raise ValueError(f"not a backfill request: {problems}") from None
+        """Raises ValueError with every problem on one line (each field's, then unknown
+        keys; how the fields combine once each is right)."""
+        if not isinstance(event, Mapping):
+            raise ValueError("not a backfill request: Input should be a valid dictionary")
+        problems: list[str] = []
+        fields: dict[str, Any] = {}
+        for key, read in _REQUEST_FIELDS.items():
+            if key in event:
+                try:
+                    fields[key] = read(event[key])
+                except ValueError as exc:
+                    problems.append(f"{key}{exc}")
+        problems += [f"{key}: Extra inputs are not permitted" for key in event if key not in _REQUEST_FIELDS]
+        if not problems:
+            request = cls(**fields)
+            problem = request._kind_problem()
+            if problem is None:
+                return request
+            problems.append(problem)
+        raise ValueError(f"not a backfill request: {'; '.join(problems)}")
+
+    def _kind_problem(self) -> str | None:
+        named = bool(self.models or self.transform_jobs)
+        if self.scope is None and not named:
+            return 'nothing to queue: give {"scope": "all"} or "models" / "transform_jobs"'
+        if self.scope is not None and named:
+            return 'give either {"scope": "all"} or names, not both'
+        if self.scope is None and (self.jobs is not None or self.since is not None):
+            return '"jobs" and "since" apply only with {"scope": "all"}'
+        return None
 
     def listing(self, clients: AwsClients) -> AccountListing:
         if self.scope == "all":
@@ -448,3 +453,46 @@ class BackfillRequest(BaseModel):
             models=tuple(dict.fromkeys(name_from_arn(n) for n in self.models)),
             transform_jobs=tuple(dict.fromkeys(name_from_arn(n) for n in self.transform_jobs)),
         )
+
+
+# --- the request's fields: each reader returns the value or raises ValueError(": why") ---
+
+
+def _one_of(*allowed: str) -> Callable[[Any], Any]:
+    names = " or ".join(filter(None, [", ".join(repr(a) for a in allowed[:-1]), repr(allowed[-1])]))
+
+    def read(value: Any) -> Any:
+        if value is not None and value not in allowed:
+            raise ValueError(f": Input should be {names}")
+        return value
+
+    return read
+
+
+def _since(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(": Input should be a valid datetime")
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise ValueError(f": {exc}") from None
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(": Input should be a valid list")
+    bad = [i for i, item in enumerate(value) if not isinstance(item, str)]
+    if bad:
+        raise ValueError(f".{bad[0]}: Input should be a valid string")
+    return tuple(value)
+
+
+_REQUEST_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "scope": _one_of("all"),
+    "jobs": _one_of(*JOB_SCOPES),
+    "since": _since,
+    "models": _names,
+    "transform_jobs": _names,
+}
