@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,7 +32,7 @@ from .facts import (
     Vpc,
     VpcEndpoint,
 )
-from .model import Subject, frozen_map
+from .model import Subject, bucket_of, frozen_map
 
 T = TypeVar("T")
 
@@ -119,11 +119,6 @@ def _permissions(items: Iterable[Mapping[str, Any]]) -> tuple[Permission, ...]:
             )
         )
     return tuple(out)
-
-
-def bucket_of(s3_uri: str) -> str | None:
-    parsed = urlparse(s3_uri)
-    return parsed.netloc or None if parsed.scheme == "s3" else None
 
 
 @dataclass(frozen=True)

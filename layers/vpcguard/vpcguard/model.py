@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 
 class Status(StrEnum):
@@ -157,3 +158,8 @@ def not_applicable(detail: str, resource_ids: tuple[str, ...] | list[str] = (), 
 
 def errored(detail: str, resource_ids: tuple[str, ...] | list[str] = (), **kw: Any) -> Outcome:
     return Outcome(Status.ERROR, detail, tuple(resource_ids), **kw)
+
+
+def bucket_of(s3_uri: str) -> str | None:
+    parsed = urlparse(s3_uri)
+    return parsed.netloc or None if parsed.scheme == "s3" else None

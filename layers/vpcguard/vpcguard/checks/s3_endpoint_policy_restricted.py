@@ -1,7 +1,6 @@
 from .. import facts as F
 from ..facts import Snapshot
-from ..inventory import bucket_of
-from ..model import Outcome, Remediation, Severity, failed, not_applicable, passed
+from ..model import Outcome, Remediation, Severity, bucket_of, failed, not_applicable, passed
 from ..s3_policy import is_default_full_access, suggested_endpoint_policy
 from ._s3 import serving_s3_endpoints
 from .base import Check, CheckMeta, register
