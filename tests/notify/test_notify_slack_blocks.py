@@ -9,12 +9,12 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from tests.notify.conftest import result, subject
+from vpcguard.notify.findings import Suppressed
 from vpcguard.notify.slack import (
     MAX_BLOCKS,
     MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
-    Suppressed,
     build_message,
     render_text,
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..model import Status
 from ..results import SubjectReport
-from .slack import ELLIPSIS, Suppressed, digest_text, fit, what_to_do
+from .findings import ELLIPSIS, Suppressed, digest_text, fit, what_to_do
 from .subject import by_severity, console_url, kind_label, worst_severity
 
 MAX_TITLE = 250

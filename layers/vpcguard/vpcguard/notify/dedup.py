@@ -35,7 +35,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..results import CheckResult, SubjectReport
-from .slack import Suppressed
+from .findings import Suppressed
 from .subject import notified
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,11 @@ from ..results import SubjectReport
 from ..settings import Settings
 from .chatbot import publish_chatbot
 from .dedup import CHATBOT, SLACK, Claim, Deduper, merge, repeats_as_suppressed
+from .findings import Suppressed
 from .routing import WebhookSecrets, route_for
 from .securityhub import ImportSummary, SecurityHubPublisher
 from .sender import SlackSender
-from .slack import Suppressed, build_message
+from .slack import build_message
 from .subject import notified
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..model import Status
 from ..results import CheckResult, SubjectReport
-from .slack import fit, what_to_do
+from .findings import fit, what_to_do
 from .subject import console_url
 
 log = logging.getLogger(__name__)
