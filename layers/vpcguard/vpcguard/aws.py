@@ -142,6 +142,13 @@ class AwsClients:
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
 
+    def know_account(self, account: str) -> None:
+        """Record the credentials' account when the caller already knows it for certain (a
+        Lambda function's own ARN names it), so no STS client or call is needed."""
+        if account.isdigit() and len(account) == 12:
+            with self._lock:
+                self._caller_account = self._caller_account or account
+
     def caller_account(self) -> str:
         """The credentials' account: one sts:GetCallerIdentity per AwsClients, remembered
         (a failure is not, so a later subject asks again)."""
