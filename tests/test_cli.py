@@ -316,6 +316,20 @@ def test_bad_vpcguard_modes_environment_is_one_line_too(capsys, monkeypatch):
     assert code == 2 and err.count("\n") == 1 and "vpc_dns_support=sometimes" in err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["scan", "--model", "m"], ["scan", "--all"], ["preflight", "--subnets", "s", "--security-groups", "g"]],
+)
+def test_unknown_check_id_in_vpcguard_modes_is_one_line_exit_2_before_any_aws_call(
+    capsys, monkeypatch, command
+):
+    monkeypatch.setenv("VPCGUARD_MODES", "vpc_dns_support=off,no_such_check=fix")
+    # An endpoint nothing listens on: any AWS call would end in a different error.
+    code, out, err = run(capsys, *command, "--region", REGION, "--endpoint-url", "http://127.0.0.1:9")
+    assert code == 2 and out == ""
+    assert err == "vpcguard: unknown check id(s): no_such_check\n"
+
+
 def test_argparse_usage_errors_exit_2_with_one_line(capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["scan", "--model", "m", "--fail-on", "SEVERE"])

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks
+from .checks.base import Check, all_checks, validate_ids
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
@@ -249,6 +249,8 @@ class Engine:
         # Anything with `.put(AuditRecord)`: the DynamoDB audit table when configured.
         self.audit_sink = audit_sink
         self.checks: list[Check] = all_checks()
+        # A mode for a check that does not exist is a typo that would silently do nothing.
+        validate_ids(self.settings.modes)
 
     # --- public API -------------------------------------------------------------------
 
