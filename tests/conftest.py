@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import botocore.loaders
@@ -10,6 +11,7 @@ import pytest
 
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION, LocalAws
+from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.engine import Engine
 from vpcguard.settings import Settings
@@ -85,3 +87,25 @@ def result_of(report, check_id: str):
     matches = [r for r in report.results if r.check_id == check_id]
     assert len(matches) == 1, f"{check_id} appears {len(matches)} times"
     return matches[0]
+
+
+# --- the command line, run in-process -------------------------------------------------------
+
+
+@pytest.fixture
+def aws_args(endpoint_url) -> list[str]:
+    """The flags that point the CLI at the local AWS."""
+    return ["--region", REGION, "--endpoint-url", endpoint_url]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """`vpcguard ARGV...` in-process: (exit code, stdout, stderr)."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
+    """`vpcguard ARGV... --format json`: (exit code, the parsed document, stderr)."""
+    code, out, err = run(capsys, *argv, "--format", "json")
+    return code, json.loads(out), err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run, run_json
 from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -29,22 +30,6 @@ SUBJECT_KEYS = {
 }
 RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
-
-
-@pytest.fixture
-def aws_args(endpoint_url) -> list[str]:
-    return ["--region", REGION, "--endpoint-url", endpoint_url]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
-    code, out, err = run(capsys, *argv, "--format", "json")
-    return code, json.loads(out), err
 
 
 def results_by_id(subject: dict) -> dict[str, dict]:
