@@ -72,3 +72,7 @@ bench: venv sam
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+
+# docs/checks.md is generated from the checks (make lint fails when it is stale).
+checks-doc: venv
+	$(PY) scripts/gen_checks_doc.py
