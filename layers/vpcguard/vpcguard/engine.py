@@ -117,7 +117,7 @@ class SubjectReport:
     audit: list[AuditRecord] = field(default_factory=list)
 
     def contract(self) -> dict[str, Any]:
-        """The subject object of spec/architecture.md (also the SNS message body)."""
+        """The subject object of docs/architecture.md (also the SNS message body)."""
         return self.model_dump(mode="json")
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """One settings object: environment variables (Lambda) and CLI flags (which win).
 
-Names are the public interface in spec/architecture.md ("Settings"); keep them exact.
+Names are the public interface in docs/architecture.md ("Settings"); keep them exact.
 
 A frozen dataclass that validates itself, not a pydantic model: the inspect Lambda reads
 its settings at every cold start, and pydantic's import and model build cost more than
