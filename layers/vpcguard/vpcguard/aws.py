@@ -1,6 +1,6 @@
 """AWS clients for the engine, with every API call counted.
 
-AWS calls are the product's main cost (spec/architecture.md, "AWS call budget"), so one
+AWS calls are the product's main cost (docs/architecture.md, "The AWS call budget"), so one
 `AwsClients` owns one boto3 session, hands out one client per service, and counts each
 logical call (not each retry) through botocore's `before-call` event.
 """
