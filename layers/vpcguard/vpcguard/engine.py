@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .audit import AuditWriteError
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks
+from .checks.base import Check, all_checks, validate_ids
 from .exemptions import EXEMPT_TAG, exempt_note, exemptions_covering
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
@@ -68,6 +68,8 @@ class Engine:
         # Which account and region these credentials may act on (vpcguard.scope).
         self.scope = scope or HomeScope(clients)
         self.checks: list[Check] = all_checks()
+        # A mode for a check that does not exist is a typo that would silently do nothing.
+        validate_ids(self.settings.modes)
 
     # --- public API -------------------------------------------------------------------
 
