@@ -77,11 +77,11 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert invocation.response == {"batchItemFailures": []}
     # The cold start's import builds no AWS client and loads no heavy optional package; the
     # evaluation builds each client it uses once, one DynamoDB client serving both the
-    # idempotency record and the audit table. STS: the event names an account, which is
-    # compared with the credentials' own (vpcguard.scope, one GetCallerIdentity).
+    # idempotency record and the audit table. No STS: the event's account is compared with
+    # the function's own, which its ARN names (vpcguard.scope).
     assert invocation.clients_at_init == []
     assert invocation.heavy_packages_at_init == []
-    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns", "sts"]
+    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns"]
 
     [finding] = pipeline.findings()
     body = finding.body
