@@ -115,13 +115,15 @@ def test_csv_detail_is_one_line_whatever_the_check_wrote():
 
 
 class _Page(HTMLParser):
-    """Collects what a browser would: tables (with their class and data-vpc), text, and
-    every attribute that could load something from elsewhere."""
+    """Collects what a browser would: tables (with their class and data-vpc), text, links a
+    person can follow, and every attribute that could load something from elsewhere (a
+    `src`, a `<link>`, any `href` that is not a link a person clicks)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[dict[str, str]] = []
         self.external: list[tuple[str, str, str]] = []
+        self.links: list[str] = []
         self.scripts: list[str] = []
         self.text: list[str] = []
         self._in_script = False
@@ -130,8 +132,10 @@ class _Page(HTMLParser):
         attrs = dict(attrs)
         if tag == "table":
             self.tables.append({k: v or "" for k, v in attrs.items()})
-        for name in ("src", "href"):
-            if attrs.get(name):
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        for name in ("src", "href", "srcset", "poster", "data"):
+            if attrs.get(name) and not (tag == "a" and name == "href"):
                 self.external.append((tag, name, attrs[name]))
         if tag == "link":
             self.external.append((tag, "link", str(attrs)))
@@ -160,6 +164,9 @@ def test_html_is_one_self_contained_page_with_one_sortable_table_per_vpc(reports
 
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parsed.external == [], "no external assets: the page must open offline"
+    assert "url(" not in page and "@import" not in page  # nor from the inline CSS
+    # Links are for a person to follow, to the AWS console only.
+    assert parsed.links and all(u.startswith(f"https://{REGION}.console.aws.amazon.com/") for u in parsed.links)
     vpc_tables = [t for t in parsed.tables if "vpc" in t.get("class", "").split()]
     assert [t["data-vpc"] for t in vpc_tables] == ["vpc-aaa", "vpc-bbb", "(no VPC)"]
     assert all("sortable" in t["class"].split() for t in parsed.tables)
@@ -177,9 +184,9 @@ def test_html_escapes_evidence_and_shows_every_failing_subject(reports):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;" in page
     assert HOSTILE in text  # ... and reads back as exactly what the check wrote
     # Every failing or errored subject, and only those, has its evidence: detail, resource
-    # ids, planned fix.
+    # ids, planned fix; the worst first (CRITICAL, MEDIUM, then the one that errored).
     summaries = [re.sub(r"<[^>]+>", "", s) for s in re.findall(r"<summary>(.*?)</summary>", page)]
-    assert [s.split(" (")[0] for s in summaries] == ["model churn", "transform job nightly", "model hot"]
+    assert [s.split(" (")[0] for s in summaries] == ["transform job nightly", "model churn", "model hot"]
     assert "subnet-1 has 3 free IPs, needs 16" in text
     assert "ThrottlingException" in text
     assert "sg-0123" in text and "ec2:AuthorizeSecurityGroupIngress" in text

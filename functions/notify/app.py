@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from vpcguard.aws import AwsClients
 from vpcguard.notify.notifier import Notifier
-from vpcguard.notify.subject import subject_from_sqs_body
+from vpcguard.notify.subject import subject_from_sqs_record
 from vpcguard.settings import Settings
 
 logger = Logger(service="vpcguard-notify")
@@ -38,7 +38,8 @@ def get_notifier() -> Notifier:
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    subject = subject_from_sqs_body(record.body)
+    # With raw message delivery, SNS's message attributes (the actor) arrive as SQS ones.
+    subject = subject_from_sqs_record(record.body, record.raw_event.get("messageAttributes"))
     outcome = get_notifier().notify(subject)
     logger.info(
         "subject notified",

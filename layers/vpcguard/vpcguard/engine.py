@@ -115,6 +115,11 @@ class SubjectReport:
     results: list[CheckResult]
     # Not part of the subject object in the JSON contract: carried beside it.
     audit: list[AuditRecord] = field(default_factory=list)
+    # The VPC's Name tag (read with the VPC's facts: no extra call), for reports people read.
+    vpc_name: str | None = None
+    # Who created the model or job: the CloudTrail caller of CreateModel/CreateTransformJob.
+    # Travels to the notifier as the SNS message attribute `actor`, not in the message body.
+    created_by: str | None = None
 
     def contract(self) -> dict[str, Any]:
         """The subject object of spec/architecture.md (also the SNS message body)."""
@@ -277,7 +282,10 @@ class Engine:
                         # endpoint policy checks after an endpoint was created); already re-read.
                         snap = self.inventory.snapshot(snap.subject)
             results.append(result)
-        return self._report(subject, snap.vpc_id, results, audit)
+        report = self._report(subject, snap.vpc_id, results, audit)
+        if snap.vpc is not None and snap.vpc.id == snap.vpc_id:
+            report.vpc_name = snap.vpc.tags.get("Name") or None
+        return report
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
         return self.evaluate(self.resolver.model(name_or_arn))
