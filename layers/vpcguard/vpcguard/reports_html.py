@@ -388,7 +388,7 @@ def render_html(
         '<span class="muted">Links open the AWS console; click a column header to sort.</span></p>',
     ]
 
-    parts.append(f"<h2>Findings ({len(findings)} on {len(flagged)} subject{'' if len(flagged) == 1 else 's'})</h2>")
+    parts.append(f"<h2 id=\"findings\">Findings ({len(findings)} on {len(flagged)} subject{'' if len(flagged) == 1 else 's'})</h2>")
     if not flagged:
         parts.append("<p>None: every evaluated check passed or was not applicable.</p>")
     for report in by_worst(flagged):
@@ -419,13 +419,14 @@ def render_html(
         )
         parts.append("</details>")
 
-    parts.append(f"<h2>By VPC ({len(summary.vpcs)})</h2>")
+    parts.append(f"<h2 id=\"vpcs\">By VPC ({len(summary.vpcs)})</h2>")
     for vpc in summary.vpcs:
         region = vpc.subjects[0].region if vpc.subjects else ""
         name = names.get(vpc.vpc_id)
         heading = _resource(region, vpc.vpc_id) if vpc.vpc_id != NO_VPC else _text(vpc.vpc_id)
         parts.append(
-            f"<h3>{heading}{f' {_text(name)}' if name else ''} <span class=\"muted\">{len(vpc.subjects)} subjects, "
+            f"<h3>{heading}{f' {_text(name)}' if name else ''} <span class=\"muted\">{len(vpc.subjects)} "
+            f"subject{'' if len(vpc.subjects) == 1 else 's'}, "
             f"{vpc.failing} failing, {vpc.errored} with errors</span></h3>"
         )
         rows = []
@@ -454,7 +455,7 @@ def render_html(
             )
         )
 
-    parts.append("<h2>Failing results by severity</h2>")
+    parts.append('<h2 id="severities">Failing results by severity</h2>')
     parts.append(
         _table(
             ["Severity", "Failing results", "Subjects"],
@@ -466,7 +467,7 @@ def render_html(
         )
     )
 
-    parts.append("<h2>By check</h2>")
+    parts.append('<h2 id="checks">By check</h2>')
     check_rows = []
     for tally in summary.checks:
         present = [s for s, n in tally.failing_by_severity.items() if n]
