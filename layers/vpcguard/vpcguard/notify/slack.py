@@ -142,13 +142,14 @@ def what_to_do(result: CheckResult, region: str = "", room: int = MAX_SECTION_TE
         suggestion = result.remediation["suggestion"]
         text = suggestion if isinstance(suggestion, str) else json.dumps(suggestion, indent=1)
         parts.append("```" + fit(escape(text), _SUGGESTION_CAP) + "```")
+    after = ""
     if result.fixable and result.status == Status.FAIL and not result.remediation:
-        parts.append(
+        after = (
             f"Or let vpcguard fix it: set the check to fix mode "
             f"(`VPCGUARD_MODES={result.check_id}=fix`) with remediation on."
         )
-    if parts:
-        return _with_commands("\n".join(parts), remedy, room)
+    if parts or after:
+        return _with_commands("\n".join(parts), remedy, room - len(after) - 1, after)
     section = _guidance_section(result.check_id)
     # Sections quoted in the catalog are headings of the AWS guidance; others are notes.
     if section and section.startswith('"'):
@@ -163,8 +164,8 @@ def command_blocks(remedy: Remedy | None) -> list[str]:
     return ["```" + escape(command) + "```" for command in (remedy.commands if remedy else ())]
 
 
-def _with_commands(text: str, remedy: Remedy | None, room: int) -> str:
-    """`text` with the commands after it, each whole; the text gives way first."""
+def _with_commands(text: str, remedy: Remedy | None, room: int, after: str = "") -> str:
+    """`text`, the commands (each whole; the text gives way first), then `after`."""
     blocks = command_blocks(remedy)
     shown: list[str] = []
     left = room - min(len(text), _TODO_CAP) - 1
@@ -176,7 +177,7 @@ def _with_commands(text: str, remedy: Remedy | None, room: int) -> str:
         left -= len(block) + 1
     commands = "\n".join(shown)
     head_room = room - len(commands) - (1 if commands else 0)
-    return "\n".join(p for p in (fit(text, max(head_room, 0)), commands) if p)
+    return "\n".join(p for p in (fit(text, max(head_room, 0)), commands, after) if p)
 
 
 def _guidance_section(check_id: str) -> str | None:
@@ -195,7 +196,7 @@ def _worst(results: Sequence[CheckResult]) -> Severity:
     return max((r.severity for r in results), key=lambda s: s.rank)
 
 
-def _headline(subject: SubjectReport) -> str:
+def headline(subject: SubjectReport) -> str:
     """What happened, worst first: "HIGH auto-fixed (1), LOW still failing (2)". With only
     failures, their worst severity ("HIGH"), so a fix never hides behind a lower failure
     and a failure never hides behind a fix."""
@@ -218,7 +219,7 @@ def _headline(subject: SubjectReport) -> str:
 
 
 def _header(subject: SubjectReport) -> HeaderBlock:
-    text = f"{_headline(subject)}: {kind_label(subject)} {subject.name}"
+    text = f"{headline(subject)}: {kind_label(subject)} {subject.name}"
     return HeaderBlock(text=PlainTextObject(text=fit(text, MAX_HEADER_TEXT), emoji=False))
 
 
@@ -366,7 +367,7 @@ def _fallback_text(subject: SubjectReport) -> str:
     fails = sum(1 for r in subject.results if r.status == Status.FAIL)
     fixed = sum(1 for r in subject.results if r.status == Status.FIXED)
     return fit(
-        f"vpcguard {_headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
+        f"vpcguard {headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
         f"{subject.region}: {fails} failing, {fixed} auto-fixed",
         MAX_SECTION_TEXT,
     )
