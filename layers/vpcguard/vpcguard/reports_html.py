@@ -233,7 +233,9 @@ def _resource(region: str, resource_id: str) -> str:
 def _fix_cell(result: CheckResult, region: str) -> str:
     remedy = remedy_for(result, region)
     if remedy is None:
-        return "<td class=\"fix\"></td>"
+        if result.status in (Status.FAIL, Status.WOULD_FIX):
+            return '<td class="fix"><p class="note">No command for this one: the detail says what to change.</p></td>'
+        return '<td class="fix"></td>'
     parts = [f'<p class="{"done" if remedy.applied else "todo"}">{_text(remedy.text)}</p>']
     if remedy.document:
         parts.append(
