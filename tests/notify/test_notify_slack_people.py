@@ -180,3 +180,24 @@ def test_the_creator_reaches_the_slack_message(endpoint_url, app, slack, webhook
     [post] = slack.posts(slack.webhook("default"))
     facts = post.payload["blocks"][1]["text"]["text"]
     assert f"*Created by* ana.lopez (role ml-platform-deployer) `{ACTOR}`" in facts
+
+
+def test_a_long_fix_keeps_its_commands_whole_and_never_leaves_a_code_block_open():
+    statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                 "Resource": [f"arn:aws:s3:::packages.{i:03d}.amazonaws.com/*" for i in range(80)]}
+    payload = build_message(subject([
+        result("s3_endpoint_denies_package_repos", severity="LOW", resource_ids=["vpce-0abc"],
+               detail="containers can install packages " * 80,
+               remediation={"action": "suggest", "resource_id": "vpce-0abc", "description": "add it " * 150,
+                            "suggestion": {"Statement": [statement]}}),
+    ]))
+    assert_valid_block_kit(payload)
+    [text] = [t for t in section_texts(payload) if "package_repos" in t]
+    assert len(text) <= MAX_SECTION_TEXT and text.count("```") % 2 == 0
+    commands = [c for c in code_blocks(text) if c.startswith("aws ")]
+    assert commands == [
+        f"aws ec2 describe-vpc-endpoints --region {REGION} --vpc-endpoint-ids vpce-0abc "
+        "--query 'VpcEndpoints[0].PolicyDocument' --output text > endpoint-policy.json",
+        f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-0abc "
+        "--policy-document file://endpoint-policy.json",
+    ]

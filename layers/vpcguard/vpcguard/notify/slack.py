@@ -131,25 +131,26 @@ def what_to_do(result: CheckResult, region: str = "", room: int = MAX_SECTION_TE
     for a fixable check without a remediation, also how to let vpcguard fix it; otherwise
     the guidance section the check comes from. At most `room` characters."""
     remedy = remedy_for(result, region or "us-east-1")
-    parts: list[str] = []
+    sentence = ""
+    extras: list[str] = []  # shown whole or not at all
     if remedy is not None:
-        parts.append(fit(escape(remedy.text), _TODO_CAP))
+        sentence = fit(escape(remedy.text), _TODO_CAP)
         if remedy.document:
-            parts.append("```" + fit(escape(remedy.document), _SUGGESTION_CAP) + "```")
+            extras.append("```" + fit(escape(remedy.document), _SUGGESTION_CAP) + "```")
         if remedy.note:
-            parts.append(f"_{fit(escape(remedy.note), _TODO_CAP)}_")
+            extras.append(f"_{fit(escape(remedy.note), _TODO_CAP)}_")
     elif result.remediation and result.remediation.get("suggestion") is not None:
         suggestion = result.remediation["suggestion"]
         text = suggestion if isinstance(suggestion, str) else json.dumps(suggestion, indent=1)
-        parts.append("```" + fit(escape(text), _SUGGESTION_CAP) + "```")
+        extras.append("```" + fit(escape(text), _SUGGESTION_CAP) + "```")
     after = ""
     if result.fixable and result.status == Status.FAIL and not result.remediation:
         after = (
             f"Or let vpcguard fix it: set the check to fix mode "
             f"(`VPCGUARD_MODES={result.check_id}=fix`) with remediation on."
         )
-    if parts or after:
-        return _with_commands("\n".join(parts), remedy, room - len(after) - 1, after)
+    if sentence or extras or after:
+        return _compose(sentence, extras, command_blocks(remedy), after, room)
     section = _guidance_section(result.check_id)
     # Sections quoted in the catalog are headings of the AWS guidance; others are notes.
     if section and section.startswith('"'):
@@ -164,20 +165,28 @@ def command_blocks(remedy: Remedy | None) -> list[str]:
     return ["```" + escape(command) + "```" for command in (remedy.commands if remedy else ())]
 
 
-def _with_commands(text: str, remedy: Remedy | None, room: int, after: str = "") -> str:
-    """`text`, the commands (each whole; the text gives way first), then `after`."""
-    blocks = command_blocks(remedy)
-    shown: list[str] = []
-    left = room - min(len(text), _TODO_CAP) - 1
-    for block in blocks:
-        if len(block) + 1 > left - len(_TOO_LONG):
-            shown.append(_TOO_LONG)
+def _compose(sentence: str, extras: list[str], commands: list[str], after: str, room: int) -> str:
+    """The sentence, the extras (a document, a note), the commands, then `after`, in at
+    most `room` characters. Commands come first in the budget and are whole or replaced
+    by a pointer to the HTML report; extras are whole or left out; the sentence is cut
+    last. Nothing cut ever leaves a code block open."""
+    left = room - len(after) - 1 - min(len(sentence), 200) - 1
+    shown_commands: list[str] = []
+    for block in commands:
+        if len(block) + 1 > left - len(_TOO_LONG) - 1:
+            shown_commands.append(_TOO_LONG)
+            left -= len(_TOO_LONG) + 1
             break
-        shown.append(block)
+        shown_commands.append(block)
         left -= len(block) + 1
-    commands = "\n".join(shown)
-    head_room = room - len(commands) - (1 if commands else 0)
-    return "\n".join(p for p in (fit(text, max(head_room, 0)), commands, after) if p)
+    shown_extras = []
+    for extra in extras:
+        if len(extra) + 1 <= left - max(len(sentence) - 200, 0):
+            shown_extras.append(extra)
+            left -= len(extra) + 1
+    tail = [*shown_extras, *shown_commands, after]
+    used = sum(len(t) + 1 for t in tail if t)
+    return "\n".join(p for p in (fit(sentence, max(room - used, 0)), *tail) if p)
 
 
 def _guidance_section(check_id: str) -> str | None:
