@@ -99,6 +99,8 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert finding.attributes["account"] == "123456789012" and finding.attributes["region"] == "us-east-1"
     assert finding.subject == "vpcguard LOW: model fraud-v3 (2 findings)"
     assert_attributes_match_body(finding)
+    # Who created the model (the CloudTrail caller) rides as an attribute, not in the body.
+    assert finding.attributes["actor"] == "arn:aws:sts::123456789012:assumed-role/ml-platform-deployer/ana.lopez"
 
     # The Lambda path reports what the engine reports for the same model (the CLI's view).
     direct = make_engine().evaluate_model("fraud-v3")
@@ -133,6 +135,9 @@ def test_transform_job_from_cloudtrail_and_from_its_state_change(pipeline, build
         assert capacity["status"] == "PASS"
         assert finding.result("subnets_multi_az")["status"] == "FAIL"
         assert_attributes_match_body(finding)
+    # The CloudTrail event names who created the job; the state change names nobody.
+    actors = sorted(f.attributes.get("actor", "none") for f in findings)
+    assert actors == ["arn:aws:sts::123456789012:assumed-role/ml-batch-pipeline/botocore-session-1732786300", "none"]
     assert_nothing_left(pipeline)
 
 

@@ -121,6 +121,11 @@ class SubjectReport:
     results: list[CheckResult]
     # Not part of the subject object in the JSON contract: carried beside it.
     audit: list[AuditRecord] = field(default_factory=list)
+    # The VPC's Name tag (read with the VPC's facts: no extra call), for reports people read.
+    vpc_name: str | None = None
+    # Who created the model or job: the CloudTrail caller of CreateModel/CreateTransformJob.
+    # Travels to the notifier as the SNS message attribute `actor`, not in the message body.
+    created_by: str | None = None
 
     def contract(self) -> dict[str, Any]:
         """The subject object of docs/architecture.md (also the SNS message body)."""
@@ -341,13 +346,14 @@ class Engine:
                     self._fix(entry, snap, audit)
             first.append(entry)
         if not any(entry.applied for entry in first):
-            return self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
+            report = self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
+            return _with_vpc_name(report, snap)
         # Re-verify from AWS, not from what we believe we did: one fresh snapshot for all.
         if snap.vpc_id:
             self.inventory.invalidate_vpc(snap.vpc_id)
         fresh = self.inventory.snapshot(subject)
         results = [self._second_pass(entry, fresh) for entry in first]
-        return self._report(subject, fresh.vpc_id, results, audit)
+        return _with_vpc_name(self._report(subject, fresh.vpc_id, results, audit), fresh)
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
         self.scope.check_arn(name_or_arn, "model")
@@ -559,6 +565,13 @@ class Engine:
             results=results,
             audit=audit,
         )
+
+
+def _with_vpc_name(report: SubjectReport, snap: Snapshot) -> SubjectReport:
+    """The report with its VPC's Name tag, read with the VPC's facts (no extra call)."""
+    if snap.vpc is not None and snap.vpc.id == snap.vpc_id:
+        report.vpc_name = snap.vpc.tags.get("Name") or None
+    return report
 
 
 def summarize(reports: Iterable[SubjectReport]) -> dict[str, int]:

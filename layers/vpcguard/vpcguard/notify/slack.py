@@ -23,9 +23,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from ..console import resource_link, role_name
 from ..engine import CheckResult, SubjectReport
-from ..model import Status
-from .subject import by_severity, console_url, kind_label, parse_subject, worst_severity
+from ..model import Severity, Status
+from ..remedy_text import Remedy, remedy_for
+from .subject import by_severity, console_url, kind_label, parse_subject
 
 # Slack's limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -38,9 +40,12 @@ MAX_CONTEXT_ELEMENTS = 10
 # long messages in the channel anyway; past this the rest is summarised as "and N more".
 MESSAGE_TEXT_BUDGET = 12000
 
-# Caps inside one FAIL section; together they stay under MAX_SECTION_TEXT.
+# Caps inside one FAIL section. The commands get what the rest leaves of MAX_SECTION_TEXT
+# (the evidence gives way to them down to _EVIDENCE_FLOOR): a command cut short cannot be
+# run, so one that does not fit whole is left out and the message says where to find it.
 _EVIDENCE_CAP = 1200
-_RESOURCES_CAP = 300
+_EVIDENCE_FLOOR = 300
+_RESOURCES_CAP = 600
 _TODO_CAP = 600
 _SUGGESTION_CAP = 700
 
@@ -83,36 +88,105 @@ def code_list(ids: Iterable[str], cap: int) -> str:
     return fit(", ".join(f"`{escape(i)}`" for i in ids), cap)
 
 
+def resource_list(ids: Sequence[str], region: str, cap: int) -> str:
+    """The ids as console links where there is a console page (security groups, subnets,
+    endpoints, route tables, VPCs, roles), else as code; whole items only (a link cut in
+    the middle is broken markup), then "and N more"."""
+    items = []
+    for resource_id in ids:
+        found = resource_link(region, resource_id)
+        if found is None:
+            items.append(f"`{escape(resource_id)}`")
+        elif found.kind == "role":
+            items.append(link(found.url, f"role {role_name(resource_id)}"))
+        else:
+            items.append(link(found.url, resource_id))
+    text = ""
+    for n, item in enumerate(items):
+        candidate = f"{text}, {item}" if text else item
+        rest = len(items) - n - 1
+        if len(candidate) + (len(f" and {rest} more") if rest else 0) > cap:
+            return f"{text} and {len(items) - n} more" if text else f"{len(items)} resources"
+        text = candidate
+    return text
+
+
+def actor_text(actor: str) -> str:
+    """`arn:aws:sts::1:assumed-role/deployer/ana` -> `ana (role deployer)`, with the ARN."""
+    match = re.match(r"arn:aws[\w-]*:sts::\d+:assumed-role/([^/]+)/(.+)$", actor)
+    if match:
+        return f"{escape(match.group(2))} (role {escape(match.group(1))}) `{escape(actor)}`"
+    match = re.match(r"arn:aws[\w-]*:iam::\d+:user/(?:.*/)?([^/]+)$", actor)
+    if match:
+        return f"{escape(match.group(1))} (IAM user) `{escape(actor)}`"
+    return f"`{escape(actor)}`"
+
+
 # --- what to do ------------------------------------------------------------------------
 
 
-def what_to_do(result: CheckResult) -> str | None:
-    """From the result itself: its remediation (what a fix did or would do, or a
-    suggestion such as a policy to paste); for a fixable check without one, how to let
-    vpcguard fix it; otherwise the guidance section the check comes from."""
-    remediation = result.remediation or {}
-    parts: list[str] = []
-    if remediation.get("description"):
-        parts.append(fit(escape(str(remediation["description"])), _TODO_CAP))
-    elif remediation.get("action"):
-        target = f" on `{escape(str(remediation['resource_id']))}`" if remediation.get("resource_id") else ""
-        parts.append(f"`{escape(str(remediation['action']))}`{target}")
-    suggestion = remediation.get("suggestion")
-    if suggestion is not None:
+def what_to_do(result: CheckResult, region: str = "", room: int = MAX_SECTION_TEXT) -> str | None:
+    """What a person can do, from the result itself (the shared `remedy_text`): a sentence,
+    a document to paste, the `aws ...` command(s) in code blocks, each whole or left out;
+    for a fixable check without a remediation, also how to let vpcguard fix it; otherwise
+    the guidance section the check comes from. At most `room` characters."""
+    remedy = remedy_for(result, region or "us-east-1")
+    sentence = ""
+    extras: list[str] = []  # shown whole or not at all
+    if remedy is not None:
+        sentence = fit(escape(remedy.text), _TODO_CAP)
+        if remedy.document:
+            extras.append("```" + fit(escape(remedy.document), _SUGGESTION_CAP) + "```")
+        if remedy.note:
+            extras.append(f"_{fit(escape(remedy.note), _TODO_CAP)}_")
+    elif result.remediation and result.remediation.get("suggestion") is not None:
+        suggestion = result.remediation["suggestion"]
         text = suggestion if isinstance(suggestion, str) else json.dumps(suggestion, indent=1)
-        parts.append("```" + fit(escape(text), _SUGGESTION_CAP) + "```")
-    if parts:
-        return "\n".join(parts)
-    if result.fixable and result.status == Status.FAIL:
-        return (
-            f"vpcguard can fix this: set the check to fix mode "
+        extras.append("```" + fit(escape(text), _SUGGESTION_CAP) + "```")
+    after = ""
+    if result.fixable and result.status == Status.FAIL and not result.remediation:
+        after = (
+            f"Or let vpcguard fix it: set the check to fix mode "
             f"(`VPCGUARD_MODES={result.check_id}=fix`) with remediation on."
         )
+    if sentence or extras or after:
+        return _compose(sentence, extras, command_blocks(remedy), after, room)
     section = _guidance_section(result.check_id)
     # Sections quoted in the catalog are headings of the AWS guidance; others are notes.
     if section and section.startswith('"'):
         return f"follow the AWS guidance, section {escape(section)}."
     return None
+
+
+_TOO_LONG = "_(the command is too long for Slack: `vpcguard scan --format html` shows it)_"
+
+
+def command_blocks(remedy: Remedy | None) -> list[str]:
+    return ["```" + escape(command) + "```" for command in (remedy.commands if remedy else ())]
+
+
+def _compose(sentence: str, extras: list[str], commands: list[str], after: str, room: int) -> str:
+    """The sentence, the extras (a document, a note), the commands, then `after`, in at
+    most `room` characters. Commands come first in the budget and are whole or replaced
+    by a pointer to the HTML report; extras are whole or left out; the sentence is cut
+    last. Nothing cut ever leaves a code block open."""
+    left = room - len(after) - 1 - min(len(sentence), 200) - 1
+    shown_commands: list[str] = []
+    for block in commands:
+        if len(block) + 1 > left - len(_TOO_LONG) - 1:
+            shown_commands.append(_TOO_LONG)
+            left -= len(_TOO_LONG) + 1
+            break
+        shown_commands.append(block)
+        left -= len(block) + 1
+    shown_extras = []
+    for extra in extras:
+        if len(extra) + 1 <= left - max(len(sentence) - 200, 0):
+            shown_extras.append(extra)
+            left -= len(extra) + 1
+    tail = [*shown_extras, *shown_commands, after]
+    used = sum(len(t) + 1 for t in tail if t)
+    return "\n".join(p for p in (fit(sentence, max(room - used, 0)), *tail) if p)
 
 
 def _guidance_section(check_id: str) -> str | None:
@@ -127,22 +201,34 @@ def _guidance_section(check_id: str) -> str | None:
 # --- blocks -----------------------------------------------------------------------------
 
 
-def _headline(subject: SubjectReport) -> str:
-    worst = worst_severity(subject.results)
-    if worst is not None:
-        return worst.value
-    statuses = {r.status for r in subject.results}
-    if Status.ERROR in statuses:
+def _worst(results: Sequence[CheckResult]) -> Severity:
+    return max((r.severity for r in results), key=lambda s: s.rank)
+
+
+def headline(subject: SubjectReport) -> str:
+    """What happened, worst first: "HIGH auto-fixed (1), LOW still failing (2)". With only
+    failures, their worst severity ("HIGH"), so a fix never hides behind a lower failure
+    and a failure never hides behind a fix."""
+    by_status = {s: [r for r in subject.results if r.status == s] for s in Status}
+    fixed, planned, fails = by_status[Status.FIXED], by_status[Status.WOULD_FIX], by_status[Status.FAIL]
+    parts: list[str] = []
+    if fixed:
+        parts.append(f"{_worst(fixed).value} auto-fixed ({len(fixed)})")
+    if planned:
+        parts.append(f"{_worst(planned).value} would be fixed, dry run ({len(planned)})")
+    if fails:
+        parts.append(f"{_worst(fails).value} still failing ({len(fails)})" if parts else _worst(fails).value)
+    if parts and by_status[Status.ERROR] and (fixed or planned):
+        parts.append(f"could not check ({len(by_status[Status.ERROR])})")
+    if parts:
+        return ", ".join(parts)
+    if by_status[Status.ERROR]:
         return "COULD NOT CHECK"
-    if Status.WOULD_FIX in statuses:
-        return "WOULD FIX (dry run)"
-    if Status.FIXED in statuses:
-        return "AUTO-FIXED"
     return "OK"
 
 
 def _header(subject: SubjectReport) -> HeaderBlock:
-    text = f"{_headline(subject)}: {kind_label(subject)} {subject.name}"
+    text = f"{headline(subject)}: {kind_label(subject)} {subject.name}"
     return HeaderBlock(text=PlainTextObject(text=fit(text, MAX_HEADER_TEXT), emoji=False))
 
 
@@ -151,29 +237,46 @@ def _facts(subject: SubjectReport) -> SectionBlock:
     lines = [f"*{kind.capitalize()}* {link(console_url(subject.region, subject.type, subject.name), subject.name)}"]
     if subject.type == "transform_job" and subject.model_name:
         lines.append(f"*Model* {link(console_url(subject.region, 'model', subject.model_name), subject.model_name)}")
-    fields = [("Account", subject.account), ("Region", subject.region), ("VPC", subject.vpc_id or "none")]
+    role = execution_role(subject)
+    if role:
+        found = resource_link(subject.region, role)
+        lines.append(f"*Execution role* {link(found.url, role_name(role)) if found else escape(role)}")
+    if subject.created_by:
+        lines.append(f"*Created by* {actor_text(subject.created_by)}")
+    vpc = subject.vpc_id or "none"
+    vpc_link = resource_link(subject.region, subject.vpc_id) if subject.vpc_id else None
+    fields = [("Account", subject.account), ("Region", subject.region)]
     if subject.type == "transform_job":
         fields.append(("Instances", str(subject.instance_count)))
     team = subject.tags.get("vpcguard:team")
     if team:
         fields.append(("Team", team))
+    texts = [fit(f"*{name}*\n{escape(value)}", MAX_FIELD_TEXT) for name, value in fields]
+    texts.insert(2, f"*VPC*\n{link(vpc_link.url, vpc) if vpc_link else escape(vpc)}")
     return SectionBlock(
         text=MarkdownTextObject(text=fit("\n".join(lines), MAX_SECTION_TEXT)),
-        fields=[
-            MarkdownTextObject(text=fit(f"*{name}*\n{escape(value)}", MAX_FIELD_TEXT))
-            for name, value in fields[:MAX_FIELDS]
-        ],
+        fields=[MarkdownTextObject(text=t) for t in texts[:MAX_FIELDS]],
     )
 
 
-def fail_section_text(result: CheckResult) -> str:
-    lines = [
-        f"*{result.severity.value}* · *{escape(result.title)}* (`{result.check_id}`)",
-        f"*Evidence:* {fit(escape(result.detail), _EVIDENCE_CAP)}",
-    ]
-    if result.resource_ids:
-        lines.append(f"*Resources:* {code_list(result.resource_ids, _RESOURCES_CAP)}")
-    todo = what_to_do(result)
+def execution_role(subject: SubjectReport) -> str | None:
+    """The execution role ARN, as the role check names it (any status)."""
+    for result in subject.results:
+        for resource_id in result.resource_ids:
+            if resource_id.startswith("arn:") and ":iam::" in resource_id and ":role/" in resource_id:
+                return resource_id
+    return None
+
+
+def fail_section_text(result: CheckResult, region: str = "") -> str:
+    head = f"*{result.severity.value}* · *{escape(result.title)}* (`{result.check_id}`)"
+    resources = f"*Resources:* {resource_list(result.resource_ids, region, _RESOURCES_CAP)}" if result.resource_ids else ""
+    fixed_part = len(head) + len(resources) + len("*Evidence:* ") + len("*What to do:* ") + 4
+    todo = what_to_do(result, region, MAX_SECTION_TEXT - fixed_part - _EVIDENCE_FLOOR)
+    evidence_room = max(_EVIDENCE_FLOOR, min(_EVIDENCE_CAP, MAX_SECTION_TEXT - fixed_part - len(todo or "")))
+    lines = [head, f"*Evidence:* {fit(escape(result.detail), evidence_room)}"]
+    if resources:
+        lines.append(resources)
     if todo:
         lines.append(f"*What to do:* {todo}")
     return fit("\n".join(lines), MAX_SECTION_TEXT)
@@ -249,7 +352,7 @@ def build_blocks(subject: SubjectReport, suppressed: Sequence[Suppressed] = ()) 
     budget = MESSAGE_TEXT_BUDGET - sum(_text_size(b) for b in (*head, *lists, *tail))
     shown: list[Block] = []
     for result in fails:
-        text = fail_section_text(result)
+        text = fail_section_text(result, subject.region)
         if len(shown) >= room or len(text) > budget:
             break
         shown.append(SectionBlock(text=MarkdownTextObject(text=text)))
@@ -273,7 +376,7 @@ def _fallback_text(subject: SubjectReport) -> str:
     fails = sum(1 for r in subject.results if r.status == Status.FAIL)
     fixed = sum(1 for r in subject.results if r.status == Status.FIXED)
     return fit(
-        f"vpcguard {_headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
+        f"vpcguard {headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
         f"{subject.region}: {fails} failing, {fixed} auto-fixed",
         MAX_SECTION_TEXT,
     )
