@@ -1,8 +1,10 @@
 """`make demo`: vpcguard's whole story on a local AWS (moto's server) that it starts itself.
 
 1. Scan: the demo account (tests/localaws/demo_account.py, plus one model whose security
-   group is exempt by tag) scanned by the real `vpcguard scan` CLI: its table, then a
-   matrix of results per check id from `--format json` (every check passes and fails).
+   group is exempt by tag) scanned by the real `vpcguard scan` CLI: its table; the HTML
+   report in reports/vpcguard-demo.html and, with a headless Chromium installed, its
+   screenshot reports/vpcguard-demo.png; then a matrix of results per check id from
+   `--format json` (every check passes and fails).
 2. Remediate: a dry run (WOULD_FIX, nothing written), then `--remediate` with the flow-log
    destination the stack would provide: each FIXED result and its audit record, a second
    run that changes nothing, and a plain re-scan where the fixable checks pass.
@@ -33,15 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from demo_support import RULE, Expectations, describe_state, heading, print_audit_record, say  # noqa: E402
 from pipeline_demo import print_slack, run_pipeline  # noqa: E402
+from report_screenshot import NoBrowser, screenshot  # noqa: E402
 
 from tests.localaws.builders import Builder  # noqa: E402
 from tests.localaws.demo_account import EXEMPT_TAG, TEAM_TAG, DemoAccount, build_demo_account  # noqa: E402
-from tests.localaws.server import REGION, LocalAws  # noqa: E402
+from tests.localaws.server import ACCOUNT, REGION, LocalAws  # noqa: E402
 from vpcguard.checks.base import all_checks  # noqa: E402
 
 # The checks with a default ("fix" mode) remediation, per checks.md.
 FIXABLE = ("sg_self_ingress", "s3_endpoint_routes", "flow_logs_enabled")
 EXEMPT_MODEL = "payments-reconcile"
+# The HTML report and its screenshot (gitignored).
+REPORTS = ROOT / "reports"
 
 
 def vpcguard_command() -> list[str]:
@@ -177,6 +182,8 @@ def stage_scan(endpoint_url: str, account: DemoAccount, expect: Expectations) ->
     say(f"(exit code {table.returncode}: 1 means a check failed at or above --fail-on)\n")
     expect.check(table.returncode == 1, "the scan exits 1: the account has failing checks")
 
+    stage_html_report(endpoint_url, account, expect)
+
     document = scan_json(endpoint_url, account)
     text, missing = matrix(document)
     say(f"Per-check results over {len(document['subjects'])} subjects (from `--format json`):\n")
@@ -185,6 +192,33 @@ def stage_scan(endpoint_url: str, account: DemoAccount, expect: Expectations) ->
     if expect.check(not missing, f"every check both passes and fails somewhere (not: {', '.join(missing)})"):
         say("Every check id passes somewhere and fails somewhere.")
     return document
+
+
+def stage_html_report(endpoint_url: str, account: DemoAccount, expect: Expectations) -> None:
+    """The same scan as the HTML page a person opens, and its screenshot when a headless
+    Chromium is installed (scripts/report_screenshot.py; no browser: a note, not a failure)."""
+    page = scan(endpoint_url, account, "html").stdout
+    REPORTS.mkdir(exist_ok=True)
+    html_path = REPORTS / "vpcguard-demo.html"
+    html_path.write_text(page, encoding="utf-8")
+    say(shown("--format", "html") + f" > {html_path.relative_to(ROOT)}")
+    say(f"HTML report: {html_path}")
+    expect.check(ACCOUNT in page and f"Region <b>{REGION}</b>" in page, "the HTML report names the account and region")
+    expect.check("prod-ml" in page and "legacy-batch" in page, "the HTML report shows the VPCs' Name tags")
+    expect.check("aws ec2 authorize-security-group-ingress" in page, "the HTML report gives copyable CLI fixes")
+    expect.check('id="search"' in page, "the HTML report has its search box and filters")
+    png = html_path.with_suffix(".png")
+    png.unlink(missing_ok=True)  # never show an earlier run's picture
+    try:
+        screenshot(html_path, png)
+    except NoBrowser as exc:
+        say(f"Screenshot: skipped ({exc})\n")
+        return
+    except RuntimeError as exc:
+        say(f"Screenshot: failed ({exc})\n")
+        expect.check(False, "headless Chromium screenshots the HTML report")
+        return
+    say(f"Screenshot (headless Chromium): {png}\n")
 
 
 def stage_remediate(
@@ -345,6 +379,8 @@ def main() -> int:
         for what in expect.missed:
             say(f"  - {what}")
         return 1
+    say(f"HTML report of the first scan: {REPORTS / 'vpcguard-demo.html'}"
+        + (f"; screenshot: {REPORTS / 'vpcguard-demo.png'}" if (REPORTS / "vpcguard-demo.png").exists() else ""))
     say(f"All {expect.held} expectations held: every check passes and fails somewhere; the fixable ones were "
         "fixed, audited and pass on a re-scan; the pipeline published its finding and fix; Slack shows it.")
     return 0

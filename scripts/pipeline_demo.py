@@ -28,6 +28,7 @@ from tests.pipeline.deployment import INSPECT_FUNCTION, deploy  # noqa: E402
 from tests.pipeline.harness import SAMPLE_JOB, SAMPLE_MODEL, Finding, Pipeline, sample_event  # noqa: E402
 from tests.pipeline.runtime import BuiltFunction, ensure_built  # noqa: E402
 from vpcguard.notify.slack import render_text  # noqa: E402
+from vpcguard.notify.subject import parse_subject  # noqa: E402
 
 QUIET = {"PASS", "NOT_APPLICABLE", "EXEMPT"}
 RULES = ("SageMakerCreateCallsRule", "TransformJobStateRule")
@@ -156,7 +157,11 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
 def print_slack(findings: list[Finding], expect: Expectations) -> None:
     """The Slack message each finding produces (notify function's Block Kit), as text."""
     for finding in findings:
-        text = render_text(finding.body)
+        # As the notify function reads it: the body, and who created the subject (the
+        # message's `actor` attribute).
+        subject = parse_subject(finding.body)
+        subject.created_by = finding.attributes.get("actor")
+        text = render_text(subject)
         say(f"Slack message for {finding.body['type']} {finding.body['name']} "
             f"(team {finding.body['tags'].get('vpcguard:team', 'default channel')}):\n")
         for line in text.rstrip("\n").splitlines():
@@ -164,6 +169,8 @@ def print_slack(findings: list[Finding], expect: Expectations) -> None:
         say()
         expect.check(finding.body["name"] in text, "the Slack message names the subject")
         expect.check("sg_self_ingress" in text or "auto-fixed" in text.lower(), "the Slack message shows the fix")
+        expect.check("Created by " in text, "the Slack message says who created the job (the CloudTrail caller)")
+        expect.check(text.startswith("HIGH auto-fixed (1)"), "the Slack headline says the HIGH fix, not only what fails")
     expect.check(bool(findings), "there is a Slack message to show")
 
 

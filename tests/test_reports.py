@@ -5,6 +5,7 @@ one test renders a real account scan from local AWS."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -115,13 +116,15 @@ def test_csv_detail_is_one_line_whatever_the_check_wrote():
 
 
 class _Page(HTMLParser):
-    """Collects what a browser would: tables (with their class and data-vpc), text, and
-    every attribute that could load something from elsewhere."""
+    """Collects what a browser would: tables (with their class and data-vpc), text, links a
+    person can follow, and every attribute that could load something from elsewhere (a
+    `src`, a `<link>`, any `href` that is not a link a person clicks)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: list[dict[str, str]] = []
         self.external: list[tuple[str, str, str]] = []
+        self.links: list[str] = []
         self.scripts: list[str] = []
         self.text: list[str] = []
         self._in_script = False
@@ -130,8 +133,10 @@ class _Page(HTMLParser):
         attrs = dict(attrs)
         if tag == "table":
             self.tables.append({k: v or "" for k, v in attrs.items()})
-        for name in ("src", "href"):
-            if attrs.get(name):
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        for name in ("src", "href", "srcset", "poster", "data"):
+            if attrs.get(name) and not (tag == "a" and name == "href"):
                 self.external.append((tag, name, attrs[name]))
         if tag == "link":
             self.external.append((tag, "link", str(attrs)))
@@ -160,6 +165,9 @@ def test_html_is_one_self_contained_page_with_one_sortable_table_per_vpc(reports
 
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert parsed.external == [], "no external assets: the page must open offline"
+    assert "url(" not in page and "@import" not in page  # nor from the inline CSS
+    # Links are for a person to follow, to the AWS console only.
+    assert parsed.links and all(u.startswith(f"https://{REGION}.console.aws.amazon.com/") for u in parsed.links)
     vpc_tables = [t for t in parsed.tables if "vpc" in t.get("class", "").split()]
     assert [t["data-vpc"] for t in vpc_tables] == ["vpc-aaa", "vpc-bbb", "(no VPC)"]
     assert all("sortable" in t["class"].split() for t in parsed.tables)
@@ -177,9 +185,9 @@ def test_html_escapes_evidence_and_shows_every_failing_subject(reports):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;" in page
     assert HOSTILE in text  # ... and reads back as exactly what the check wrote
     # Every failing or errored subject, and only those, has its evidence: detail, resource
-    # ids, planned fix.
+    # ids, planned fix; the worst first (CRITICAL, MEDIUM, then the one that errored).
     summaries = [re.sub(r"<[^>]+>", "", s) for s in re.findall(r"<summary>(.*?)</summary>", page)]
-    assert [s.split(" (")[0] for s in summaries] == ["model churn", "transform job nightly", "model hot"]
+    assert [s.split(" (")[0] for s in summaries] == ["transform job nightly", "model churn", "model hot"]
     assert "subnet-1 has 3 free IPs, needs 16" in text
     assert "ThrottlingException" in text
     assert "sg-0123" in text and "ec2:AuthorizeSecurityGroupIngress" in text
@@ -252,3 +260,117 @@ def test_reports_of_a_real_account_scan(builder: Builder, clients: AwsClients):
     parsed = parse(render_html(reports))
     assert sorted(t["data-vpc"] for t in parsed.tables if "data-vpc" in t) == sorted(n.vpc_id for n in nets)
     assert lonely in " ".join(parsed.text)
+
+
+# --- the HTML page a person reads: header, VPC names, console links, filters, fixes -----------------
+
+CONSOLE = f"https://{REGION}.console.aws.amazon.com"
+ROLE = "arn:aws:iam::123456789012:role/service-role/scoring-exec"
+
+
+def code_texts(page: str) -> list[str]:
+    """What each <code> element shows (the commands a person copies), unescaped."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<code[^>]*>(.*?)</code>", page, re.S)]
+
+
+def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(builder: Builder, clients: AwsClients):
+    named = builder.compliant_vpc("10.5")
+    builder.ec2.create_tags(Resources=[named.vpc_id], Tags=[{"Key": "Name", "Value": "prod-ml"}])
+    unnamed = builder.compliant_vpc("10.6")
+    lonely = builder.security_group(named.vpc_id, self_ingress=False)
+    builder.compliant_model("lonely", named, security_group_ids=[lonely])
+    builder.compliant_model("quiet", unnamed)
+
+    reports = scan_account(clients, jobs="none")
+    page = render_html(reports)
+    text = " ".join(" ".join(parse(page).text).split())
+
+    assert "Account 123456789012 · Region us-east-1 · 2 subjects in 2 VPCs" in text
+    # The VPC's Name tag, beside its id, in the VPC section and on the subject.
+    assert re.search(rf'<h3><a href="{re.escape(CONSOLE)}/vpcconsole/[^"]*VpcId={named.vpc_id}"[^>]*>'
+                     rf"{named.vpc_id}</a> prod-ml ", page)
+    assert f"model lonely ({named.vpc_id} prod-ml)" in text
+    assert re.search(rf"<h3><a [^>]*>{unnamed.vpc_id}</a> <span", page)  # no Name tag: the id alone
+    # The name travels beside the report, never in the JSON contract.
+    document = scan_json_document(reports)
+    assert "prod-ml" not in json.dumps(document)
+    assert all(set(s) == {"type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name",
+                          "tags", "results"} for s in document["subjects"])
+    # The subject names its network, each with its console page.
+    links = parse(page).links
+    assert f"{CONSOLE}/sagemaker/home?region={REGION}#/models/lonely" in links
+    assert f"{CONSOLE}/ec2/home?region={REGION}#SecurityGroup:groupId={lonely}" in links
+    for subnet in named.subnet_ids:
+        assert f"{CONSOLE}/vpcconsole/home?region={REGION}#SubnetDetails:subnetId={subnet}" in links
+    assert f"{CONSOLE}/iam/home?region={REGION}#/roles/details/{named.role_arn.rsplit('/', 1)[-1]}" in links
+
+
+def test_html_links_jobs_models_groups_subnets_endpoints_and_roles_to_the_console():
+    job = subject(
+        "nightly", "vpc-aaa",
+        [
+            result("s3_endpoint_routes", Status.FAIL, resource_ids=["subnet-1", "rtb-1", "vpce-1"], fixable=True),
+            result("execution_role_vpc_permissions", Status.PASS, resource_ids=[ROLE]),
+            result("sg_self_ingress", Status.FAIL, Severity.MEDIUM, resource_ids=["sg-1"], fixable=True),
+        ],
+        type="transform_job", model_name="fraud", arn=f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/nightly",
+    )
+    links = parse(render_html([job])).links
+
+    for url in (
+        f"{CONSOLE}/sagemaker/home?region={REGION}#/transform-jobs/nightly",
+        f"{CONSOLE}/sagemaker/home?region={REGION}#/models/fraud",
+        f"{CONSOLE}/ec2/home?region={REGION}#SecurityGroup:groupId=sg-1",
+        f"{CONSOLE}/vpcconsole/home?region={REGION}#SubnetDetails:subnetId=subnet-1",
+        f"{CONSOLE}/vpcconsole/home?region={REGION}#EndpointDetails:vpcEndpointId=vpce-1",
+        f"{CONSOLE}/vpcconsole/home?region={REGION}#RouteTableDetails:RouteTableId=rtb-1",
+        f"{CONSOLE}/vpcconsole/home?region={REGION}#VpcDetails:VpcId=vpc-aaa",
+        f"{CONSOLE}/iam/home?region={REGION}#/roles/details/scoring-exec",
+    ):
+        assert url in links, url
+
+
+def test_html_has_a_search_box_and_status_and_severity_filters(reports):
+    page = render_html(reports)
+
+    assert re.search(r'<input type="search" id="search"[^>]*aria-label="Search the findings"', page)
+    boxes = re.findall(r'<input type="checkbox" name="(status|severity)" value="([A-Z_]+)" checked>', page)
+    assert [v for n, v in boxes if n == "status"] == ["FAIL", "WOULD_FIX", "FIXED", "ERROR", "EXEMPT"]
+    assert [v for n, v in boxes if n == "severity"] == ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
+    # Each finding row carries what the filters match on; PASS rows are counted, not listed.
+    rows = re.findall(r'<tr class="finding" data-status="([A-Z_]+)" data-severity="([A-Z]+)">', page)
+    assert sorted(rows) == [("ERROR", "HIGH"), ("FAIL", "CRITICAL"), ("FAIL", "MEDIUM")]
+    assert "Showing 3 of 3 findings" in page
+    script = "".join(parse(page).scripts)
+    assert 'getElementById("search")' in script and 'addEventListener("input", filter)' in script
+
+
+def test_html_shows_the_fix_as_text_and_a_copyable_cli_command_not_raw_json(reports):
+    routes = subject("routed", "vpc-ccc", [
+        result("s3_endpoint_routes", Status.FIXED, resource_ids=["subnet-9", "rtb-1", "vpce-1"], fixable=True,
+               remediation={"action": "ec2:ModifyVpcEndpoint", "resource_id": "vpce-1",
+                            "params": {"VpcEndpointId": "vpce-1", "AddRouteTableIds": ["rtb-1", "rtb-2"]},
+                            "description": "add route table(s) rtb-1, rtb-2 to S3 gateway endpoint vpce-1"}),
+        result("flow_logs_enabled", Status.FAIL, Severity.MEDIUM, resource_ids=["vpc-ccc"], fixable=True),
+    ])
+    page = render_html([*reports, routes])
+    text = " ".join(" ".join(parse(page).text).split())
+    commands = code_texts(page)
+
+    # A notify-mode failure: what to do, and the command that does it.
+    assert "Add an inbound rule to sg-0123 allowing all traffic (all protocols, all ports) from sg-0123 itself" in text
+    assert (
+        f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id sg-0123 --ip-permissions "
+        '\'[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-0123", "Description": '
+        '"vpcguard: instances of one SageMaker job talk to each other"}]}]\''
+    ) in commands
+    # An applied fix: what vpcguard did, as the equivalent command.
+    assert "vpcguard did this: add route table(s) rtb-1, rtb-2 to S3 gateway endpoint vpce-1." in text
+    assert f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-1 --add-route-table-ids rtb-1 rtb-2" in commands
+    [flow] = [c for c in commands if c.startswith("aws ec2 create-flow-logs")]
+    assert "--resource-ids vpc-ccc --traffic-type ALL" in flow
+    assert "Replace LOG_GROUP_NAME and DELIVERY_ROLE_ARN" in text
+    # Every command has its copy button; the remediation is never dumped as JSON.
+    assert page.count('<button class="copy"') == 3
+    assert '"resource_id"' not in page and "&quot;resource_id&quot;" not in page
+    assert "ec2:AuthorizeSecurityGroupIngress" in text  # the API action, for whoever grants the permission

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from vpcguard.aws import AwsClients
 from vpcguard.notify import redaction
 from vpcguard.notify.notifier import Notifier
-from vpcguard.notify.subject import subject_from_sqs_body
+from vpcguard.notify.subject import subject_from_sqs_record
 from vpcguard.settings import Settings
 
 logger = Logger(service="vpcguard-notify")
@@ -47,7 +47,8 @@ def get_notifier() -> Notifier:
 def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
     """One record; the batch processor passes the Lambda context (for its remaining time)."""
     try:
-        subject = subject_from_sqs_body(record.body)
+        # With raw message delivery, SNS's message attributes (the actor) arrive as SQS ones.
+        subject = subject_from_sqs_record(record.body, record.raw_event.get("messageAttributes"))
         remaining = None
         if hasattr(lambda_context, "get_remaining_time_in_millis"):
             remaining = lambda: lambda_context.get_remaining_time_in_millis() / 1000  # noqa: E731

@@ -62,7 +62,8 @@ def test_message_from_the_engine_names_the_job_its_problems_and_links_the_consol
     assert f"<{model_url}|churn-model>" in facts["text"]["text"]
     fields = [f["text"] for f in facts["fields"]]
     assert "*Account*\n123456789012" in fields and "*Region*\nus-east-1" in fields
-    assert f"*VPC*\n{ids['vpc']}" in fields and "*Team*\nml" in fields
+    vpc_url = f"https://us-east-1.console.aws.amazon.com/vpcconsole/home?region=us-east-1#VpcDetails:VpcId={ids['vpc']}"
+    assert f"*VPC*\n<{vpc_url}|{ids['vpc']}>" in fields and "*Team*\nml" in fields
 
     fails = [r for r in data["results"] if r["status"] == "FAIL"]
     texts = section_texts(payload)
@@ -121,7 +122,10 @@ def test_fixed_would_fix_and_error_are_listed_as_such():
     assert any(t.startswith("*Auto-fixed* (1)") and "allow all traffic from sg-1 to itself" in t for t in texts)
     assert any(t.startswith("*Would fix (dry run)* (1)") and "create a flow log for vpc-1" in t for t in texts)
     assert any(t.startswith("*Could not check* (1)") and "AccessDenied on iam:GetRole" in t for t in texts)
-    assert payload["blocks"][0]["text"]["text"] == "COULD NOT CHECK: model scoring-model"
+    # The headline says what was fixed, what would be, and that something could not be checked.
+    assert payload["blocks"][0]["text"]["text"] == (
+        "HIGH auto-fixed (1), MEDIUM would be fixed, dry run (1), could not check (1): model scoring-model"
+    )
 
 
 def test_a_long_list_of_auto_fixes_ends_with_and_n_more():

@@ -77,11 +77,11 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert invocation.response == {"batchItemFailures": []}
     # The cold start's import builds no AWS client and loads no heavy optional package; the
     # evaluation builds each client it uses once, one DynamoDB client serving both the
-    # idempotency record and the audit table. STS: the event names an account, which is
-    # compared with the credentials' own (vpcguard.scope, one GetCallerIdentity).
+    # idempotency record and the audit table. No STS: the event's account is compared with
+    # the function's own, which its ARN names (vpcguard.scope).
     assert invocation.clients_at_init == []
     assert invocation.heavy_packages_at_init == []
-    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns", "sts"]
+    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns"]
 
     [finding] = pipeline.findings()
     body = finding.body
@@ -99,6 +99,8 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert finding.attributes["account"] == "123456789012" and finding.attributes["region"] == "us-east-1"
     assert finding.subject == "vpcguard LOW: model fraud-v3 (2 findings)"
     assert_attributes_match_body(finding)
+    # Who created the model (the CloudTrail caller) rides as an attribute, not in the body.
+    assert finding.attributes["actor"] == "arn:aws:sts::123456789012:assumed-role/ml-platform-deployer/ana.lopez"
 
     # The Lambda path reports what the engine reports for the same model (the CLI's view).
     direct = make_engine().evaluate_model("fraud-v3")
@@ -133,6 +135,9 @@ def test_transform_job_from_cloudtrail_and_from_its_state_change(pipeline, build
         assert capacity["status"] == "PASS"
         assert finding.result("subnets_multi_az")["status"] == "FAIL"
         assert_attributes_match_body(finding)
+    # The CloudTrail event names who created the job; the state change names nobody.
+    actors = sorted(f.attributes.get("actor", "none") for f in findings)
+    assert actors == ["arn:aws:sts::123456789012:assumed-role/ml-batch-pipeline/botocore-session-1732786300", "none"]
     assert_nothing_left(pipeline)
 
 

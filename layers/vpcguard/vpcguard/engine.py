@@ -99,13 +99,14 @@ class Engine:
                     self._fix(entry, snap, audit)
             first.append(entry)
         if not any(entry.applied for entry in first):
-            return self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
+            report = self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
+            return _with_vpc_name(report, snap)
         # Re-verify from AWS, not from what we believe we did: one fresh snapshot for all.
         if snap.vpc_id:
             self.inventory.invalidate_vpc(snap.vpc_id)
         fresh = self.inventory.snapshot(subject)
         results = [self._second_pass(entry, fresh) for entry in first]
-        return self._report(subject, fresh.vpc_id, results, audit)
+        return _with_vpc_name(self._report(subject, fresh.vpc_id, results, audit), fresh)
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
         self.scope.check_arn(name_or_arn, "model")
@@ -317,3 +318,11 @@ class Engine:
             results=results,
             audit=audit,
         )
+
+
+def _with_vpc_name(report: SubjectReport, snap: Snapshot) -> SubjectReport:
+    """The report with its VPC's Name tag, read with the VPC's facts (no extra call)."""
+    if snap.vpc is not None and snap.vpc.id == snap.vpc_id:
+        report.vpc_name = snap.vpc.tags.get("Name") or None
+    return report
+

@@ -21,6 +21,9 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+# CloudTrail calls whose caller created the subject (a state change or a backfill names none).
+CREATING_CALLS = frozenset({"CreateModel", "CreateTransformJob"})
+
 __all__ = ["AuditWriteError", "Inspector", "RetryLater"]
 
 
@@ -67,8 +70,13 @@ class Inspector:
         # Audit records name the event (and its caller) that led to each change.
         self.engine.trigger = work.trigger
         if work.subject_type == "model":
-            return self.engine.evaluate_model(work.subject_ref)
-        return self.engine.evaluate_transform_job(work.subject_ref)
+            report = self.engine.evaluate_model(work.subject_ref)
+        else:
+            report = self.engine.evaluate_transform_job(work.subject_ref)
+        if work.source in CREATING_CALLS:
+            # The event's caller made this model or job: people ask "who do I talk to?".
+            report.created_by = work.triggered_by
+        return report
 
     def inspect(self, work: WorkItem) -> dict[str, Any]:
         """Evaluate, publish, and say what happened (JSON-safe: the idempotency layer

@@ -11,6 +11,7 @@ Message attributes, for subscription filter policies:
 | `statuses` | String.Array | JSON array of the distinct statuses of those results, sorted |
 | `account` | String | the subject's account (left out when unknown, e.g. a model deleted before it was read) |
 | `region` | String | the subject's region |
+| `actor` | String | who created the model or job: the caller ARN of the CloudTrail `CreateModel`/`CreateTransformJob` event (left out for other triggers) |
 
 `check_ids` is a String.Array, not comma-separated text, so that a filter policy such as
 `{"check_ids": ["sg_self_ingress"]}` matches a message carrying that id among others
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .results import CheckResult, SubjectReport
 
 QUIET_STATUSES = frozenset({Status.PASS, Status.NOT_APPLICABLE, Status.EXEMPT})
+# The message attribute naming who created the subject (the notifier reads it back).
+ACTOR = "actor"
 # SNS limits a Subject (used by email subscribers) to fewer than 100 ASCII characters.
 SUBJECT_LIMIT = 99
 
@@ -67,7 +70,7 @@ def message_attributes(report: SubjectReport) -> dict[str, dict[str, str]]:
     if severity is not None:
         attributes["severity"] = {"DataType": "String", "StringValue": severity.value}
     # SNS rejects an empty String attribute: an unknown account or region is left out.
-    for name, value in (("account", report.account), ("region", report.region)):
+    for name, value in (("account", report.account), ("region", report.region), (ACTOR, report.created_by)):
         if value:
             attributes[name] = {"DataType": "String", "StringValue": value}
     return attributes

@@ -103,6 +103,11 @@ class SubjectReport:
     results: list[CheckResult]
     # Not part of the subject object in the JSON contract: carried beside it.
     audit: list[AuditRecord] = field(default_factory=list)
+    # The VPC's Name tag (read with the VPC's facts: no extra call), for reports people read.
+    vpc_name: str | None = None
+    # Who created the model or job: the CloudTrail caller of CreateModel/CreateTransformJob.
+    # Travels to the notifier as the SNS message attribute `actor`, not in the message body.
+    created_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The subject object of the JSON contract (docs/architecture.md; also the SNS

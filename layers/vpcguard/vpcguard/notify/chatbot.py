@@ -13,6 +13,7 @@ from typing import Any
 from ..model import Status
 from ..results import SubjectReport
 from .findings import ELLIPSIS, Suppressed, digest_text, fit, what_to_do
+from .findings import headline as slack_headline
 from .subject import by_severity, console_url, kind_label, worst_severity
 
 MAX_TITLE = 250
@@ -33,7 +34,8 @@ def chatbot_notification(subject: SubjectReport, suppressed: list[Suppressed] | 
     fixed = [r for r in subject.results if r.status == Status.FIXED]
     would = [r for r in subject.results if r.status == Status.WOULD_FIX]
     errors = [r for r in subject.results if r.status == Status.ERROR]
-    headline = worst.value if worst else ("AUTO-FIXED" if fixed else "vpcguard")
+    # The Slack message's headline: what was fixed as well as what still fails.
+    headline = slack_headline(subject) if subject.results else "vpcguard"
     title = fit(f"{headline}: {kind} {subject.name} ({subject.account}, {subject.region})", MAX_TITLE)
 
     lines = [f"*{kind.capitalize()}* [{subject.name}]({console_url(subject.region, subject.type, subject.name)})"]
@@ -47,7 +49,8 @@ def chatbot_notification(subject: SubjectReport, suppressed: list[Suppressed] | 
 
     steps = []
     for result in fails:
-        todo = what_to_do(result)
+        # Room for the whole step, so a command is there whole or not at all.
+        todo = what_to_do(result, subject.region, 500 - len(result.check_id) - 2)
         if todo:
             steps.append(fit(f"{result.check_id}: {_plain(todo)}", 500))
     if len(steps) > MAX_NEXT_STEPS:

@@ -22,10 +22,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from ..console import resource_link, role_name
 from ..model import Status
 from ..results import CheckResult, SubjectReport
-from .findings import Suppressed, digest_text, escape, fit, what_to_do
-from .subject import by_severity, console_url, kind_label, parse_subject, worst_severity
+from .findings import Suppressed, digest_text, escape, fit, headline, what_to_do
+from .subject import by_severity, console_url, kind_label, parse_subject
 
 # Slack's limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -38,11 +39,12 @@ MAX_CONTEXT_ELEMENTS = 10
 # long messages in the channel anyway; past this the rest is summarised as "and N more".
 MESSAGE_TEXT_BUDGET = 12000
 
-# Caps inside one FAIL section; together they stay under MAX_SECTION_TEXT.
+# Caps inside one FAIL section. The commands get what the rest leaves of MAX_SECTION_TEXT
+# (the evidence gives way to them down to _EVIDENCE_FLOOR): a command cut short cannot be
+# run, so one that does not fit whole is left out and the message says where to find it.
 _EVIDENCE_CAP = 1200
-_RESOURCES_CAP = 300
-
-
+_EVIDENCE_FLOOR = 300
+_RESOURCES_CAP = 600
 # --- text helpers ----------------------------------------------------------------------
 
 
@@ -54,25 +56,45 @@ def code_list(ids: Iterable[str], cap: int) -> str:
     return fit(", ".join(f"`{escape(i)}`" for i in ids), cap)
 
 
+def resource_list(ids: Sequence[str], region: str, cap: int) -> str:
+    """The ids as console links where there is a console page (security groups, subnets,
+    endpoints, route tables, VPCs, roles), else as code; whole items only (a link cut in
+    the middle is broken markup), then "and N more"."""
+    items = []
+    for resource_id in ids:
+        found = resource_link(region, resource_id)
+        if found is None:
+            items.append(f"`{escape(resource_id)}`")
+        elif found.kind == "role":
+            items.append(link(found.url, f"role {role_name(resource_id)}"))
+        else:
+            items.append(link(found.url, resource_id))
+    text = ""
+    for n, item in enumerate(items):
+        candidate = f"{text}, {item}" if text else item
+        rest = len(items) - n - 1
+        if len(candidate) + (len(f" and {rest} more") if rest else 0) > cap:
+            return f"{text} and {len(items) - n} more" if text else f"{len(items)} resources"
+        text = candidate
+    return text
+
+
+def actor_text(actor: str) -> str:
+    """`arn:aws:sts::1:assumed-role/deployer/ana` -> `ana (role deployer)`, with the ARN."""
+    match = re.match(r"arn:aws[\w-]*:sts::\d+:assumed-role/([^/]+)/(.+)$", actor)
+    if match:
+        return f"{escape(match.group(2))} (role {escape(match.group(1))}) `{escape(actor)}`"
+    match = re.match(r"arn:aws[\w-]*:iam::\d+:user/(?:.*/)?([^/]+)$", actor)
+    if match:
+        return f"{escape(match.group(1))} (IAM user) `{escape(actor)}`"
+    return f"`{escape(actor)}`"
+
+
 # --- blocks -----------------------------------------------------------------------------
 
 
-def _headline(subject: SubjectReport) -> str:
-    worst = worst_severity(subject.results)
-    if worst is not None:
-        return worst.value
-    statuses = {r.status for r in subject.results}
-    if Status.ERROR in statuses:
-        return "COULD NOT CHECK"
-    if Status.WOULD_FIX in statuses:
-        return "WOULD FIX (dry run)"
-    if Status.FIXED in statuses:
-        return "AUTO-FIXED"
-    return "OK"
-
-
 def _header(subject: SubjectReport) -> HeaderBlock:
-    text = f"{_headline(subject)}: {kind_label(subject)} {subject.name}"
+    text = f"{headline(subject)}: {kind_label(subject)} {subject.name}"
     return HeaderBlock(text=PlainTextObject(text=fit(text, MAX_HEADER_TEXT), emoji=False))
 
 
@@ -81,29 +103,46 @@ def _facts(subject: SubjectReport) -> SectionBlock:
     lines = [f"*{kind.capitalize()}* {link(console_url(subject.region, subject.type, subject.name), subject.name)}"]
     if subject.type == "transform_job" and subject.model_name:
         lines.append(f"*Model* {link(console_url(subject.region, 'model', subject.model_name), subject.model_name)}")
-    fields = [("Account", subject.account), ("Region", subject.region), ("VPC", subject.vpc_id or "none")]
+    role = execution_role(subject)
+    if role:
+        found = resource_link(subject.region, role)
+        lines.append(f"*Execution role* {link(found.url, role_name(role)) if found else escape(role)}")
+    if subject.created_by:
+        lines.append(f"*Created by* {actor_text(subject.created_by)}")
+    vpc = subject.vpc_id or "none"
+    vpc_link = resource_link(subject.region, subject.vpc_id) if subject.vpc_id else None
+    fields = [("Account", subject.account), ("Region", subject.region)]
     if subject.type == "transform_job":
         fields.append(("Instances", str(subject.instance_count)))
     team = subject.tags.get("vpcguard:team")
     if team:
         fields.append(("Team", team))
+    texts = [fit(f"*{name}*\n{escape(value)}", MAX_FIELD_TEXT) for name, value in fields]
+    texts.insert(2, f"*VPC*\n{link(vpc_link.url, vpc) if vpc_link else escape(vpc)}")
     return SectionBlock(
         text=MarkdownTextObject(text=fit("\n".join(lines), MAX_SECTION_TEXT)),
-        fields=[
-            MarkdownTextObject(text=fit(f"*{name}*\n{escape(value)}", MAX_FIELD_TEXT))
-            for name, value in fields[:MAX_FIELDS]
-        ],
+        fields=[MarkdownTextObject(text=t) for t in texts[:MAX_FIELDS]],
     )
 
 
-def fail_section_text(result: CheckResult) -> str:
-    lines = [
-        f"*{result.severity.value}* · *{escape(result.title)}* (`{result.check_id}`)",
-        f"*Evidence:* {fit(escape(result.detail), _EVIDENCE_CAP)}",
-    ]
-    if result.resource_ids:
-        lines.append(f"*Resources:* {code_list(result.resource_ids, _RESOURCES_CAP)}")
-    todo = what_to_do(result)
+def execution_role(subject: SubjectReport) -> str | None:
+    """The execution role ARN, as the role check names it (any status)."""
+    for result in subject.results:
+        for resource_id in result.resource_ids:
+            if resource_id.startswith("arn:") and ":iam::" in resource_id and ":role/" in resource_id:
+                return resource_id
+    return None
+
+
+def fail_section_text(result: CheckResult, region: str = "") -> str:
+    head = f"*{result.severity.value}* · *{escape(result.title)}* (`{result.check_id}`)"
+    resources = f"*Resources:* {resource_list(result.resource_ids, region, _RESOURCES_CAP)}" if result.resource_ids else ""
+    fixed_part = len(head) + len(resources) + len("*Evidence:* ") + len("*What to do:* ") + 4
+    todo = what_to_do(result, region, MAX_SECTION_TEXT - fixed_part - _EVIDENCE_FLOOR)
+    evidence_room = max(_EVIDENCE_FLOOR, min(_EVIDENCE_CAP, MAX_SECTION_TEXT - fixed_part - len(todo or "")))
+    lines = [head, f"*Evidence:* {fit(escape(result.detail), evidence_room)}"]
+    if resources:
+        lines.append(resources)
     if todo:
         lines.append(f"*What to do:* {todo}")
     return fit("\n".join(lines), MAX_SECTION_TEXT)
@@ -171,7 +210,7 @@ def build_blocks(subject: SubjectReport, suppressed: Sequence[Suppressed] = ()) 
     budget = MESSAGE_TEXT_BUDGET - sum(_text_size(b) for b in (*head, *lists, *tail))
     shown: list[Block] = []
     for result in fails:
-        text = fail_section_text(result)
+        text = fail_section_text(result, subject.region)
         if len(shown) >= room or len(text) > budget:
             break
         shown.append(SectionBlock(text=MarkdownTextObject(text=text)))
@@ -195,7 +234,7 @@ def _fallback_text(subject: SubjectReport) -> str:
     fails = sum(1 for r in subject.results if r.status == Status.FAIL)
     fixed = sum(1 for r in subject.results if r.status == Status.FIXED)
     return fit(
-        f"vpcguard {_headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
+        f"vpcguard {headline(subject)}: {kind_label(subject)} {subject.name} in {subject.account}/"
         f"{subject.region}: {fails} failing, {fixed} auto-fixed",
         MAX_SECTION_TEXT,
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model import Severity, Status
+from ..publish import ACTOR
 from ..results import CheckResult, SubjectReport
 
 # Results a person is told about; PASS, NOT_APPLICABLE and EXEMPT are not news.
@@ -40,8 +41,50 @@ def subject_from_sqs_body(body: str) -> SubjectReport:
     except json.JSONDecodeError as exc:
         raise BadMessage(f"record body is not JSON: {exc}") from None
     if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
-        return parse_subject(data["Message"])
+        report = parse_subject(data["Message"])
+        report.created_by = _string_attribute(data.get("MessageAttributes"), ACTOR)
+        return report
     return parse_subject(data)
+
+
+def subject_from_sqs_record(body: str, attributes: Mapping[str, Any] | None = None) -> SubjectReport:
+    """`subject_from_sqs_body`, plus the SQS message attributes, where SNS puts the message
+    attributes when the subscription uses raw message delivery."""
+    report = subject_from_sqs_body(body)
+    if report.created_by is None and attributes:
+        value = attributes.get(ACTOR) or {}
+        text = value.get("stringValue") or value.get("StringValue") if isinstance(value, Mapping) else None
+        report.created_by = text if isinstance(text, str) and text else None
+    return report
+
+
+def _string_attribute(attributes: Any, name: str) -> str | None:
+    """A String message attribute of the SNS envelope (`{"Type": "String", "Value": ...}`)."""
+    if not isinstance(attributes, Mapping):
+        return None
+    value = attributes.get(name)
+    if isinstance(value, Mapping) and isinstance(value.get("Value"), str) and value["Value"]:
+        return value["Value"]
+    return None
+
+
+def change_from_sqs_body(body: str) -> dict[str, str] | None:
+    """What changed and who changed it, for a drift re-evaluation: the SNS envelope's
+    `change` and `changed_by` message attributes (vpcguard.publish). None for any other
+    message, or with raw message delivery (no envelope)."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("MessageAttributes"), dict):
+        return None
+    attributes = data["MessageAttributes"]
+    out = {
+        name: str(attributes[name].get("Value"))
+        for name in ("change", "changed_by")
+        if isinstance(attributes.get(name), dict) and attributes[name].get("Value")
+    }
+    return out if "change" in out else None
 
 
 def notified(results: Iterable[CheckResult]) -> list[CheckResult]:
