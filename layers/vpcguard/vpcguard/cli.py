@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import __version__
+from . import __version__, guardrails
 from . import facts as F
 from .audit import audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
@@ -235,10 +235,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(preflight)
     preflight.set_defaults(handler=_preflight)
 
+    _add_guardrails_parser(commands)
+
     checks = commands.add_parser("checks", help="list the check catalog")
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.set_defaults(handler=_checks)
     return parser
+
+
+def _add_guardrails_parser(commands: Any) -> None:
+    guardrails = commands.add_parser(
+        "guardrails",
+        help="write an SCP or CloudFormation Guard rules that refuse what the checks detect",
+        description="Write a service control policy (--format scp, the default) denying CreateModel outside "
+        "the approved subnets and security groups (and CreateTransformJob without KMS keys or for "
+        "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
+        "(--format guard). See docs/guardrails.md.",
+    )
+    guardrails.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    guardrails.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    guardrails.add_argument(
+        "--from-account",
+        action="store_true",
+        help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
+    )
+    guardrails.add_argument("--require-network-isolation", action="store_true")
+    guardrails.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
+    guardrails.add_argument(
+        "--approved-models", nargs="+", action="extend", default=[], metavar="ARN",
+        help="transform jobs only for these model ARNs (wildcards allowed)",
+    )
+    guardrails.add_argument("--format", choices=("scp", "guard"), default="scp")
+    guardrails.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
+    _add_aws_options(guardrails)
+    guardrails.set_defaults(handler=_guardrails)
 
 
 # --- building the engine -------------------------------------------------------------------
@@ -464,6 +494,43 @@ def _preflight(args: argparse.Namespace) -> int:
             return result.check_id in role_checks
 
     return _emit(args, [report], ignore)
+
+
+def _guardrails(args: argparse.Namespace) -> int:
+    subnets, groups = _split_commas(args.subnets), _split_commas(args.security_groups)
+    notes: list[str] = []
+    if args.from_account:
+        derived, account_notes = guardrails.lists_from_account(build_clients(args))
+        subnets, groups = derived.subnets + subnets, derived.security_groups + groups
+        notes += account_notes
+    spec = guardrails.GuardrailSpec(
+        subnets=tuple(subnets),
+        security_groups=tuple(groups),
+        require_network_isolation=args.require_network_isolation,
+        require_kms=args.require_kms,
+        approved_models=tuple(_split_commas(args.approved_models)),
+    )
+    if args.format == "guard":
+        text = guardrails.render_guard(spec)
+    else:
+        text, scp_notes = guardrails.render_scp(spec)
+        notes = scp_notes + notes
+    _write_text(args.output, text, "the policy")
+    for note in notes:
+        print(f"vpcguard: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_text(path: str | None, text: str, what: str) -> None:
+    if not path:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
 
 
 def _checks(args: argparse.Namespace) -> int:
