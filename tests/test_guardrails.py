@@ -23,7 +23,11 @@ from vpcguard.guardrails import (
     scp_document,
 )
 
-SUBNET_A, SUBNET_B, SUBNET_ROGUE = "subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0ccccccccccccccc3"
+SUBNET_A, SUBNET_B, SUBNET_ROGUE = (
+    "subnet-0aaaaaaaaaaaaaaa1",
+    "subnet-0bbbbbbbbbbbbbbb2",
+    "subnet-0ccccccccccccccc3",
+)
 GROUP, GROUP_ROGUE = "sg-01111111111111111", "sg-09999999999999999"
 MODEL_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:model/scoring"
 OTHER_MODEL_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:model/experiment"
@@ -53,7 +57,9 @@ def create_model(subnets=None, groups=None, isolation=None) -> Request:
     return Request("sagemaker:CreateModel", context)
 
 
-def create_job(model_arn=MODEL_ARN, volume_key="arn:aws:kms:r:1:key/v", output_key="arn:aws:kms:r:1:key/o") -> Request:
+def create_job(
+    model_arn=MODEL_ARN, volume_key="arn:aws:kms:r:1:key/v", output_key="arn:aws:kms:r:1:key/o"
+) -> Request:
     context = {"sagemaker:ModelArn": model_arn}
     if volume_key:
         context["sagemaker:VolumeKmsKey"] = volume_key
@@ -203,9 +209,9 @@ def test_the_policy_fits_the_scp_limit_indented_or_minified_and_fails_clearly_ov
     text, notes = render_scp(full_spec(subnets=many))
     assert len(text.rstrip("\n")) <= SCP_MAX_CHARS and "\n" not in text.rstrip("\n")
     assert any("minified" in note for note in notes)
-    assert json.loads(text)["Statement"][1]["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"] == list(
-        many
-    )
+    assert json.loads(text)["Statement"][1]["Condition"]["ForAnyValue:StringNotEquals"][
+        "sagemaker:VpcSubnets"
+    ] == list(many)
 
     too_many = tuple(f"subnet-{i:017x}" for i in range(400))
     with pytest.raises(GuardrailError, match=r"over the SCP limit of 5,120"):
@@ -225,10 +231,19 @@ def test_bad_ids_are_refused_with_the_expected_shape():
 
 
 def test_cli_writes_the_scp_on_stdout_and_the_transform_job_note_on_stderr(capsys):
-    code = cli.main([
-        "guardrails", "--subnets", f"{SUBNET_A},{SUBNET_B}", "--security-groups", GROUP,
-        "--require-network-isolation", "--require-kms", "--approved-models", MODEL_ARN,
-    ])
+    code = cli.main(
+        [
+            "guardrails",
+            "--subnets",
+            f"{SUBNET_A},{SUBNET_B}",
+            "--security-groups",
+            GROUP,
+            "--require-network-isolation",
+            "--require-kms",
+            "--approved-models",
+            MODEL_ARN,
+        ]
+    )
     out, err = capsys.readouterr()
     policy = json.loads(out)
     assert code == 0
@@ -271,11 +286,15 @@ APPROVED_VPC = {"Subnets": [SUBNET_A, SUBNET_B], "SecurityGroupIds": [GROUP]}
 
 
 def test_guard_passes_a_compliant_template():
-    status, failing = guard({
-        "Scoring": sagemaker_model(APPROVED_VPC),
-        "AsString": sagemaker_model({"Subnets": [SUBNET_B], "SecurityGroupIds": [GROUP]}, isolation="true"),
-        "Bucket": {"Type": "AWS::S3::Bucket"},
-    })
+    status, failing = guard(
+        {
+            "Scoring": sagemaker_model(APPROVED_VPC),
+            "AsString": sagemaker_model(
+                {"Subnets": [SUBNET_B], "SecurityGroupIds": [GROUP]}, isolation="true"
+            ),
+            "Bucket": {"Type": "AWS::S3::Bucket"},
+        }
+    )
     assert (status, failing) == ("PASS", [])
 
 
@@ -288,17 +307,32 @@ def test_guard_skips_a_template_without_models():
     [
         (sagemaker_model(None), ["sagemaker_model_vpc_config_present"]),
         (sagemaker_model({"Subnets": [SUBNET_A]}), ["sagemaker_model_vpc_config_present"]),
-        (sagemaker_model({"Subnets": [SUBNET_A, SUBNET_ROGUE], "SecurityGroupIds": [GROUP]}),
-         ["sagemaker_model_subnets_approved"]),
-        (sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP_ROGUE]}),
-         ["sagemaker_model_security_groups_approved"]),
+        (
+            sagemaker_model({"Subnets": [SUBNET_A, SUBNET_ROGUE], "SecurityGroupIds": [GROUP]}),
+            ["sagemaker_model_subnets_approved"],
+        ),
+        (
+            sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP_ROGUE]}),
+            ["sagemaker_model_security_groups_approved"],
+        ),
         (sagemaker_model({"Subnets": [], "SecurityGroupIds": [GROUP]}), ["sagemaker_model_subnets_approved"]),
-        (sagemaker_model({"Subnets": [{"Ref": "SubnetParam"}], "SecurityGroupIds": [GROUP]}),
-         ["sagemaker_model_subnets_approved"]),
+        (
+            sagemaker_model({"Subnets": [{"Ref": "SubnetParam"}], "SecurityGroupIds": [GROUP]}),
+            ["sagemaker_model_subnets_approved"],
+        ),
         (sagemaker_model(APPROVED_VPC, isolation=False), ["sagemaker_model_network_isolation"]),
         (sagemaker_model(APPROVED_VPC, isolation=None), ["sagemaker_model_network_isolation"]),
     ],
-    ids=["no-vpc", "no-groups", "rogue-subnet", "rogue-group", "no-subnets", "unresolved-ref", "isolation-false", "isolation-absent"],
+    ids=[
+        "no-vpc",
+        "no-groups",
+        "rogue-subnet",
+        "rogue-group",
+        "no-subnets",
+        "unresolved-ref",
+        "isolation-false",
+        "isolation-absent",
+    ],
 )
 def test_guard_fails_a_broken_model_with_the_rule_that_names_the_problem(model, expected):
     status, failing = guard({"Good": sagemaker_model(APPROVED_VPC), "Broken": model})
@@ -313,14 +347,27 @@ def test_guard_network_isolation_rule_only_when_asked():
 
 def test_cli_guard_format_writes_rules_guard_accepts(capsys, tmp_path):
     out_file = tmp_path / "sagemaker.guard"
-    code = cli.main([
-        "guardrails", "--subnets", SUBNET_A, "--security-groups", GROUP, "--format", "guard",
-        "--output", str(out_file),
-    ])
+    code = cli.main(
+        [
+            "guardrails",
+            "--subnets",
+            SUBNET_A,
+            "--security-groups",
+            GROUP,
+            "--format",
+            "guard",
+            "--output",
+            str(out_file),
+        ]
+    )
     assert code == 0
     rules = out_file.read_text()
-    assert run_checks({"Resources": {"M": sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP]})}},
-                      rules).status == "PASS"
+    assert (
+        run_checks(
+            {"Resources": {"M": sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP]})}}, rules
+        ).status
+        == "PASS"
+    )
     assert run_checks({"Resources": {"M": sagemaker_model(None)}}, rules).status == "FAIL"
 
 
@@ -336,17 +383,28 @@ def test_from_account_approves_the_subnets_and_groups_of_models_that_pass_the_ne
     # nor (through this model) anything else is approved.
     lonely = builder.security_group(net.vpc_id, self_ingress=False)
     extra_subnet = builder.subnet(net.vpc_id, "10.0.7.0/24", "a")
-    builder.compliant_model("lonely", net, security_group_ids=[lonely], subnet_ids=[extra_subnet, net.subnet_ids[1]])
+    builder.compliant_model(
+        "lonely", net, security_group_ids=[lonely], subnet_ids=[extra_subnet, net.subnet_ids[1]]
+    )
     builder.model("public", subnet_ids=None, role_arn=net.role_arn)
 
-    code = cli.main([
-        "guardrails", "--from-account", "--region", REGION, "--endpoint-url", endpoint_url,
-    ])
+    code = cli.main(
+        [
+            "guardrails",
+            "--from-account",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            endpoint_url,
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     statements = {s["Sid"]: s for s in json.loads(out)["Statement"]}
     subnets = statements["DenyCreateModelOutsideApprovedSubnets"]["Condition"]["ForAnyValue:StringNotEquals"]
-    groups = statements["DenyCreateModelOutsideApprovedSecurityGroups"]["Condition"]["ForAnyValue:StringNotEquals"]
+    groups = statements["DenyCreateModelOutsideApprovedSecurityGroups"]["Condition"][
+        "ForAnyValue:StringNotEquals"
+    ]
     assert subnets == {"sagemaker:VpcSubnets": net.subnet_ids}
     assert groups == {"sagemaker:VpcSecurityGroupIds": [net.security_group_id]}
     assert "1 of 3 models qualify" in err

@@ -51,7 +51,10 @@ from .report import (
     use_colour,
 )
 from .reports_html import render_html
+from .sarif import Locate, sarif_log
 from .settings import Settings, parse_modes
+from .template_check import check_template
+from .templates import TemplateError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -222,8 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preflight.add_argument("--subnets", nargs="+", action="extend", required=True, metavar="SUBNET")
-    preflight.add_argument("--security-groups", nargs="+", action="extend", required=True, metavar="SG")
+    preflight.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    preflight.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    preflight.add_argument(
+        "--template",
+        metavar="FILE",
+        help="check every SageMaker model of a CloudFormation/SAM template (YAML or JSON) or a Terraform "
+        "plan (terraform show -json) instead of --subnets/--security-groups",
+    )
+    preflight.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable; wins over its Default)",
+    )
     preflight.add_argument("--instance-count", type=_positive_int, default=1, metavar="N")
     preflight.add_argument(
         "--role-arn", metavar="ARN", help="the execution role (without it the role check is not run)"
@@ -233,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
+    _allow_format(preflight, "sarif", "sarif (SARIF 2.1.0 for code scanning; with --template, file and line)")
     preflight.set_defaults(handler=_preflight)
 
     _add_guardrails_parser(commands)
@@ -241,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.set_defaults(handler=_checks)
     return parser
+
+
+def _allow_format(parser: argparse.ArgumentParser, fmt: str, described: str) -> None:
+    """Add one more --format choice to a subcommand that took _add_output_options."""
+    for action in parser._actions:
+        if "--format" in action.option_strings and action.choices is not None and fmt not in action.choices:
+            action.choices = (*action.choices, fmt)
+            action.help = f"{action.help}; {described}"
 
 
 def _add_guardrails_parser(commands: Any) -> None:
@@ -474,6 +499,16 @@ def _role_checks() -> set[str]:
 def _preflight(args: argparse.Namespace) -> int:
     # Preflight only reads: nothing exists yet to fix for, whatever the environment says.
     args.remediate, args.dry_run = False, False
+    if args.template:
+        if args.subnets or args.security_groups:
+            raise CliError(
+                "--template checks the template's own VpcConfigs: leave out --subnets/--security-groups"
+            )
+        return _preflight_template(args)
+    if not args.subnets or not args.security_groups:
+        raise CliError("preflight needs --subnets and --security-groups, or --template FILE")
+    if args.parameter:
+        raise CliError("--parameter applies only with --template")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
     subject = engine.resolver.preflight(
@@ -493,7 +528,49 @@ def _preflight(args: argparse.Namespace) -> int:
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
+    if args.format == "sarif":
+        return _emit_sarif(args, [report], None, ignore)
     return _emit(args, [report], ignore)
+
+
+def _template_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--parameter {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _preflight_template(args: argparse.Namespace) -> int:
+    engine = build_engine(args, settings_from_args(args))
+    try:
+        parameters = _template_parameters(args.parameter)
+        run = check_template(engine, args.template, parameters=parameters, fallback_role=args.role_arn)
+    except TemplateError as exc:
+        raise CliError(str(exc)) from None
+    if not run.reports:
+        print(f"vpcguard: {args.template}: no SageMaker model to check", file=sys.stderr)
+    if args.format == "sarif":
+        return _emit_sarif(args, run.reports, run.locate, run.ignore_error)
+    return _emit(args, run.reports, run.ignore_error)
+
+
+def _emit_sarif(
+    args: argparse.Namespace, reports: list[SubjectReport], locate: Locate | None, ignore: ErrorFilter | None
+) -> int:
+    """SARIF on stdout or --output; the same stderr line and exit code as every format. Role
+    checks that preflight does not count (no role to read) are left out of the log too."""
+
+    def skip(report: SubjectReport, result: CheckResult) -> bool:
+        return bool(ignore and result.status == Status.ERROR and ignore(report, result))
+
+    _write_text(args.output, json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n", "the report")
+    line = error_line(reports, ignore)
+    if line:
+        print(line, file=sys.stderr)
+    return exit_code(reports, args.fail_on, ignore)
 
 
 def _guardrails(args: argparse.Namespace) -> int:

@@ -121,14 +121,16 @@ def _parse_operator(operator: str) -> tuple[str | None, str, bool]:
     return qualifier, base, if_exists
 
 
-def key_condition_holds(operator: str, key: str, policy_value: Any, context: Mapping[str, ContextValue]) -> bool:
+def key_condition_holds(
+    operator: str, key: str, policy_value: Any, context: Mapping[str, ContextValue]
+) -> bool:
     """One `operator: {key: value(s)}` entry against the request context."""
     qualifier, base, if_exists = _parse_operator(operator)
     present, values = _present(context, key)
     policy_values = _as_list(policy_value)
     if base == "Null":
         if len(policy_values) != 1 or str(policy_values[0]).lower() not in ("true", "false"):
-            raise ValueError(f"Null on {key} needs \"true\" or \"false\", not {policy_value!r}")
+            raise ValueError(f'Null on {key} needs "true" or "false", not {policy_value!r}')
         wants_absent = str(policy_values[0]).lower() == "true"
         return (not present) if wants_absent else present
     kind, negated = _BASE_OPERATORS[base]
@@ -190,8 +192,10 @@ def denying_statements(policy: Mapping[str, Any], request: Request) -> list[str]
             continue
         resources = _as_list(statement.get("Resource", "*"))
         if resources != ["*"]:
-            raise ValueError("this evaluator handles Deny statements on Resource \"*\" only")
-        if _action_matches(statement, request.action) and condition_holds(statement.get("Condition"), request.context):
+            raise ValueError('this evaluator handles Deny statements on Resource "*" only')
+        if _action_matches(statement, request.action) and condition_holds(
+            statement.get("Condition"), request.context
+        ):
             out.append(statement.get("Sid") or f"#{index}")
     return out
 

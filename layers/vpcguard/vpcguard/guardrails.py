@@ -111,7 +111,10 @@ class GuardrailSpec:
         _validate(self.subnets, _SUBNET_ID, "subnet id", "subnet-0123456789abcdef0")
         _validate(self.security_groups, _GROUP_ID, "security group id", "sg-0123456789abcdef0")
         _validate(
-            self.approved_models, _MODEL_ARN, "model ARN", "arn:aws:sagemaker:us-east-1:123456789012:model/name"
+            self.approved_models,
+            _MODEL_ARN,
+            "model ARN",
+            "arn:aws:sagemaker:us-east-1:123456789012:model/name",
         )
 
 
@@ -217,7 +220,8 @@ def render_guard(spec: GuardrailSpec) -> str:
         "",
         "let sagemaker_models = Resources.*[ Type == 'AWS::SageMaker::Model' ]",
         "let sagemaker_models_with_subnets = %sagemaker_models[ Properties.VpcConfig.Subnets exists ]",
-        "let sagemaker_models_with_groups = %sagemaker_models[ Properties.VpcConfig.SecurityGroupIds exists ]",
+        "let sagemaker_models_with_groups = "
+        "%sagemaker_models[ Properties.VpcConfig.SecurityGroupIds exists ]",
         f"let vpcguard_approved_subnets = {_guard_list(spec.subnets)}",
         f"let vpcguard_approved_security_groups = {_guard_list(spec.security_groups)}",
         "",
@@ -232,7 +236,7 @@ def render_guard(spec: GuardrailSpec) -> str:
         "    >>",
         "}",
         "",
-        "# The subnets of every model's VpcConfig are all approved (models without any are the rule above's).",
+        "# The subnets of every model's VpcConfig are all approved (a model without any: the rule above).",
         "rule sagemaker_model_subnets_approved when %sagemaker_models_with_subnets !empty {",
         "    %sagemaker_models_with_subnets.Properties.VpcConfig.Subnets !empty",
         "    %sagemaker_models_with_subnets.Properties.VpcConfig.Subnets[*] in %vpcguard_approved_subnets",
@@ -256,10 +260,10 @@ def render_guard(spec: GuardrailSpec) -> str:
     if spec.require_network_isolation:
         lines += [
             "",
-            "# Every model has network isolation on (true, or the string \"true\" CloudFormation accepts).",
+            '# Every model has network isolation on (true, or the string "true" CloudFormation accepts).',
             "rule sagemaker_model_network_isolation when %sagemaker_models !empty {",
             "    %sagemaker_models.Properties.EnableNetworkIsolation exists",
-            "    %sagemaker_models.Properties.EnableNetworkIsolation in [true, \"true\"]",
+            '    %sagemaker_models.Properties.EnableNetworkIsolation in [true, "true"]',
             "    <<",
             "        Violation: a model does not set EnableNetworkIsolation to true",
             "        Fix: set EnableNetworkIsolation: true",
@@ -273,7 +277,9 @@ def render_guard(spec: GuardrailSpec) -> str:
 
 # Checks that are not about the network a model's subnets and groups make: the execution
 # role, a setting of the model itself, and job buckets (NOT_APPLICABLE to models anyway).
-NOT_NETWORK_CHECKS = frozenset({"execution_role_vpc_permissions", "network_isolation", "s3_bucket_policy_vpc_only"})
+NOT_NETWORK_CHECKS = frozenset(
+    {"execution_role_vpc_permissions", "network_isolation", "s3_bucket_policy_vpc_only"}
+)
 # A network check result that keeps a model's subnets and groups off the approved lists.
 _DISQUALIFYING = {Status.FAIL, Status.WOULD_FIX, Status.ERROR, Status.EXEMPT}
 
@@ -324,7 +330,9 @@ def derive_approved_lists(evaluated: Iterable[tuple[Subject, SubjectReport]]) ->
     return derived
 
 
-def evaluate_account_models(engine: Engine, model_names: Iterable[str]) -> list[tuple[Subject, SubjectReport]]:
+def evaluate_account_models(
+    engine: Engine, model_names: Iterable[str]
+) -> list[tuple[Subject, SubjectReport]]:
     """Every named model, resolved and evaluated read-only through one engine (one shared
     inventory: each VPC's facts are read once)."""
     out = []
@@ -338,7 +346,9 @@ def lists_from_account(clients: AwsClients) -> tuple[DerivedLists, list[str]]:
     """`--from-account`: list every model of the region, evaluate each read-only (no fixes,
     whatever the environment says), and derive the approved lists; notes say which models
     counted and why the others did not. GuardrailError when no model qualifies."""
-    engine = Engine(clients, Settings(remediate=False, dry_run=False), trigger="cli guardrails --from-account")
+    engine = Engine(
+        clients, Settings(remediate=False, dry_run=False), trigger="cli guardrails --from-account"
+    )
     names = list(list_model_names(clients, None))
     derived = derive_approved_lists(evaluate_account_models(engine, names))
     if not derived.qualifying_models:
