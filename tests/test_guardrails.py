@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfn_guard_rs import run_checks
 
+from tests.guard_runner import run_guard
 from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.deny_eval import Request, condition_holds, denying_statements, is_denied, key_condition_holds
@@ -276,10 +276,9 @@ def sagemaker_model(vpc: dict | None, isolation=True) -> dict:
     return {"Type": "AWS::SageMaker::Model", "Properties": properties}
 
 
-def guard(template_resources: dict, spec: GuardrailSpec | None = None):
-    report = run_checks({"Resources": template_resources}, render_guard(spec or full_spec()))
-    failing = sorted(clause.Rule.name for clause in report.not_compliant)
-    return report.status, failing
+def guard(template_resources: dict, spec: GuardrailSpec | None = None) -> tuple[str, dict[str, list[str]]]:
+    outcome = run_guard({"Resources": template_resources}, render_guard(spec or full_spec()))
+    return outcome.status, outcome.failing
 
 
 APPROVED_VPC = {"Subnets": [SUBNET_A, SUBNET_B], "SecurityGroupIds": [GROUP]}
@@ -295,11 +294,11 @@ def test_guard_passes_a_compliant_template():
             "Bucket": {"Type": "AWS::S3::Bucket"},
         }
     )
-    assert (status, failing) == ("PASS", [])
+    assert (status, failing) == ("PASS", {})
 
 
 def test_guard_skips_a_template_without_models():
-    assert guard({"Bucket": {"Type": "AWS::S3::Bucket"}}) == ("SKIP", [])
+    assert guard({"Bucket": {"Type": "AWS::S3::Bucket"}}) == ("SKIP", {})
 
 
 @pytest.mark.parametrize(
@@ -336,13 +335,13 @@ def test_guard_skips_a_template_without_models():
 )
 def test_guard_fails_a_broken_model_with_the_rule_that_names_the_problem(model, expected):
     status, failing = guard({"Good": sagemaker_model(APPROVED_VPC), "Broken": model})
-    assert (status, failing) == ("FAIL", expected)
+    assert (status, failing) == ("FAIL", {"Broken": expected})  # and "Good" passes
 
 
 def test_guard_network_isolation_rule_only_when_asked():
     spec = full_spec(require_network_isolation=False)
     assert "network_isolation" not in render_guard(spec)
-    assert guard({"M": sagemaker_model(APPROVED_VPC, isolation=False)}, spec) == ("PASS", [])
+    assert guard({"M": sagemaker_model(APPROVED_VPC, isolation=False)}, spec) == ("PASS", {})
 
 
 def test_cli_guard_format_writes_rules_guard_accepts(capsys, tmp_path):
@@ -362,13 +361,32 @@ def test_cli_guard_format_writes_rules_guard_accepts(capsys, tmp_path):
     )
     assert code == 0
     rules = out_file.read_text()
-    assert (
-        run_checks(
-            {"Resources": {"M": sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP]})}}, rules
-        ).status
-        == "PASS"
+    compliant = {"Resources": {"M": sagemaker_model({"Subnets": [SUBNET_A], "SecurityGroupIds": [GROUP]})}}
+    assert run_guard(compliant, rules).status == "PASS"
+    assert run_guard({"Resources": {"M": sagemaker_model(None)}}, rules).failing == {
+        "M": ["sagemaker_model_vpc_config_present"]
+    }
+
+
+def test_guard_reports_each_model_of_a_template_with_several_broken_ones():
+    """Three broken models at once: the report per model stays small (see tests/guard_runner.py)."""
+    status, failing = guard(
+        {
+            "NoVpc": sagemaker_model(None, isolation=None),
+            "Rogue": sagemaker_model({"Subnets": [SUBNET_ROGUE], "SecurityGroupIds": [GROUP_ROGUE]}, isolation=False),
+            "Good": sagemaker_model(APPROVED_VPC),
+            "Bucket": {"Type": "AWS::S3::Bucket"},
+        }
     )
-    assert run_checks({"Resources": {"M": sagemaker_model(None)}}, rules).status == "FAIL"
+    assert status == "FAIL"
+    assert failing == {
+        "NoVpc": ["sagemaker_model_network_isolation", "sagemaker_model_vpc_config_present"],
+        "Rogue": [
+            "sagemaker_model_network_isolation",
+            "sagemaker_model_security_groups_approved",
+            "sagemaker_model_subnets_approved",
+        ],
+    }
 
 
 # --- --from-account -------------------------------------------------------------------------------
