@@ -126,8 +126,10 @@ def sarif_log(
         for result in report.results:
             if result.status not in REPORTED_STATUSES or (skip and skip(report, result)):
                 continue
-            entry: dict[str, Any] = {
-                "ruleId": result.check_id,
+            entry: dict[str, Any] = {"ruleId": result.check_id}
+            if result.check_id in rule_index:
+                entry["ruleIndex"] = rule_index[result.check_id]
+            entry |= {
                 "level": "warning" if result.status == Status.ERROR else LEVELS[result.severity],
                 "message": {"text": _message(report, result)},
                 "locations": [_location(report, where)],
@@ -137,8 +139,6 @@ def sarif_log(
                     "resourceIds": list(result.resource_ids),
                 },
             }
-            if result.check_id in rule_index:
-                entry["ruleIndex"] = rule_index[result.check_id]
             if result.status == Status.EXEMPT:
                 entry["suppressions"] = [{"kind": "external", "justification": result.detail}]
             results.append(entry)
