@@ -221,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a VpcConfig before CreateModel / CreateTransformJob",
         description="Check subnets and security groups before any model exists. Read-only. "
         "Evaluated as a model, or as a transform job when it names an instance count above 1, "
-        "data locations or KMS keys.",
+        "data locations or KMS keys. With --template, every SageMaker model of a CloudFormation/SAM "
+        "template or Terraform plan instead (docs/guardrails.md).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -269,7 +270,7 @@ def _allow_format(parser: argparse.ArgumentParser, fmt: str, described: str) -> 
 
 
 def _add_guardrails_parser(commands: Any) -> None:
-    guardrails = commands.add_parser(
+    parser = commands.add_parser(
         "guardrails",
         help="write an SCP or CloudFormation Guard rules that refuse what the checks detect",
         description="Write a service control policy (--format scp, the default) denying CreateModel outside "
@@ -277,23 +278,23 @@ def _add_guardrails_parser(commands: Any) -> None:
         "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
         "(--format guard). See docs/guardrails.md.",
     )
-    guardrails.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
-    guardrails.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
-    guardrails.add_argument(
+    parser.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    parser.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    parser.add_argument(
         "--from-account",
         action="store_true",
         help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
     )
-    guardrails.add_argument("--require-network-isolation", action="store_true")
-    guardrails.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
-    guardrails.add_argument(
+    parser.add_argument("--require-network-isolation", action="store_true")
+    parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
+    parser.add_argument(
         "--approved-models", nargs="+", action="extend", default=[], metavar="ARN",
         help="transform jobs only for these model ARNs (wildcards allowed)",
     )
-    guardrails.add_argument("--format", choices=("scp", "guard"), default="scp")
-    guardrails.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
-    _add_aws_options(guardrails)
-    guardrails.set_defaults(handler=_guardrails)
+    parser.add_argument("--format", choices=("scp", "guard"), default="scp")
+    parser.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
+    _add_aws_options(parser)
+    parser.set_defaults(handler=_guardrails)
 
 
 # --- building the engine -------------------------------------------------------------------
