@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import __version__
+from . import __version__, guardrails
 from . import facts as F
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
@@ -53,7 +53,10 @@ from .report import (
     use_colour,
 )
 from .reports_html import render_html
+from .sarif import Locate, sarif_log
 from .settings import Settings, parse_modes
+from .template_check import check_template
+from .templates import TemplateError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -220,12 +223,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a VpcConfig before CreateModel / CreateTransformJob",
         description="Check subnets and security groups before any model exists. Read-only. "
         "Evaluated as a model, or as a transform job when it names an instance count above 1, "
-        "data locations or KMS keys.",
+        "data locations or KMS keys. With --template, every SageMaker model of a CloudFormation/SAM "
+        "template or Terraform plan instead (docs/guardrails.md).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preflight.add_argument("--subnets", nargs="+", action="extend", required=True, metavar="SUBNET")
-    preflight.add_argument("--security-groups", nargs="+", action="extend", required=True, metavar="SG")
+    preflight.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    preflight.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    preflight.add_argument(
+        "--template",
+        metavar="FILE",
+        help="check every SageMaker model of a CloudFormation/SAM template (YAML or JSON) or a Terraform "
+        "plan (terraform show -json) instead of --subnets/--security-groups",
+    )
+    preflight.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable; wins over its Default)",
+    )
     preflight.add_argument("--instance-count", type=_positive_int, default=1, metavar="N")
     preflight.add_argument(
         "--role-arn", metavar="ARN", help="the execution role (without it the role check is not run)"
@@ -235,12 +252,51 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
+    _allow_format(preflight, "sarif", "sarif (SARIF 2.1.0 for code scanning; with --template, file and line)")
     preflight.set_defaults(handler=_preflight)
+
+    _add_guardrails_parser(commands)
 
     checks = commands.add_parser("checks", help="list the check catalog")
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.set_defaults(handler=_checks)
     return parser
+
+
+def _allow_format(parser: argparse.ArgumentParser, fmt: str, described: str) -> None:
+    """Add one more --format choice to a subcommand that took _add_output_options."""
+    for action in parser._actions:
+        if "--format" in action.option_strings and action.choices is not None and fmt not in action.choices:
+            action.choices = (*action.choices, fmt)
+            action.help = f"{action.help}; {described}"
+
+
+def _add_guardrails_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "guardrails",
+        help="write an SCP or CloudFormation Guard rules that refuse what the checks detect",
+        description="Write a service control policy (--format scp, the default) denying CreateModel outside "
+        "the approved subnets and security groups (and CreateTransformJob without KMS keys or for "
+        "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
+        "(--format guard). See docs/guardrails.md.",
+    )
+    parser.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    parser.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    parser.add_argument(
+        "--from-account",
+        action="store_true",
+        help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
+    )
+    parser.add_argument("--require-network-isolation", action="store_true")
+    parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
+    parser.add_argument(
+        "--approved-models", nargs="+", action="extend", default=[], metavar="ARN",
+        help="transform jobs only for these model ARNs (wildcards allowed)",
+    )
+    parser.add_argument("--format", choices=("scp", "guard"), default="scp")
+    parser.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
+    _add_aws_options(parser)
+    parser.set_defaults(handler=_guardrails)
 
 
 # --- building the engine -------------------------------------------------------------------
@@ -454,6 +510,16 @@ def _role_checks() -> set[str]:
 def _preflight(args: argparse.Namespace) -> int:
     # Preflight only reads: nothing exists yet to fix for, whatever the environment says.
     args.remediate, args.dry_run = False, False
+    if args.template:
+        if args.subnets or args.security_groups:
+            raise CliError(
+                "--template checks the template's own VpcConfigs: leave out --subnets/--security-groups"
+            )
+        return _preflight_template(args)
+    if not args.subnets or not args.security_groups:
+        raise CliError("preflight needs --subnets and --security-groups, or --template FILE")
+    if args.parameter:
+        raise CliError("--parameter applies only with --template")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
     subject = engine.resolver.preflight(
@@ -473,7 +539,86 @@ def _preflight(args: argparse.Namespace) -> int:
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
+    if args.format == "sarif":
+        return _emit_sarif(args, [report], None, ignore)
     return _emit(args, [report], ignore)
+
+
+def _template_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--parameter {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _preflight_template(args: argparse.Namespace) -> int:
+    engine = build_engine(args, settings_from_args(args))
+    try:
+        parameters = _template_parameters(args.parameter)
+        run = check_template(engine, args.template, parameters=parameters, fallback_role=args.role_arn)
+    except TemplateError as exc:
+        raise CliError(str(exc)) from None
+    if not run.reports:
+        print(f"vpcguard: {args.template}: no SageMaker model to check", file=sys.stderr)
+    if args.format == "sarif":
+        return _emit_sarif(args, run.reports, run.locate, run.ignore_error)
+    return _emit(args, run.reports, run.ignore_error)
+
+
+def _emit_sarif(
+    args: argparse.Namespace, reports: list[SubjectReport], locate: Locate | None, ignore: ErrorFilter | None
+) -> int:
+    """SARIF on stdout or --output; the same stderr line and exit code as every format. Role
+    checks that preflight does not count (no role to read) are left out of the log too."""
+
+    def skip(report: SubjectReport, result: CheckResult) -> bool:
+        return bool(ignore and result.status == Status.ERROR and ignore(report, result))
+
+    _write_text(args.output, json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n", "the report")
+    line = error_line(reports, ignore)
+    if line:
+        print(line, file=sys.stderr)
+    return exit_code(reports, args.fail_on, ignore)
+
+
+def _guardrails(args: argparse.Namespace) -> int:
+    subnets, groups = _split_commas(args.subnets), _split_commas(args.security_groups)
+    notes: list[str] = []
+    if args.from_account:
+        derived, account_notes = guardrails.lists_from_account(build_clients(args))
+        subnets, groups = derived.subnets + subnets, derived.security_groups + groups
+        notes += account_notes
+    spec = guardrails.GuardrailSpec(
+        subnets=tuple(subnets),
+        security_groups=tuple(groups),
+        require_network_isolation=args.require_network_isolation,
+        require_kms=args.require_kms,
+        approved_models=tuple(_split_commas(args.approved_models)),
+    )
+    if args.format == "guard":
+        text = guardrails.render_guard(spec)
+    else:
+        text, scp_notes = guardrails.render_scp(spec)
+        notes = scp_notes + notes
+    _write_text(args.output, text, "the policy")
+    for note in notes:
+        print(f"vpcguard: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_text(path: str | None, text: str, what: str) -> None:
+    if not path:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
 
 
 def _checks(args: argparse.Namespace) -> int:
