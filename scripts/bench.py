@@ -207,18 +207,18 @@ def peak_memory(server: MotoProcess) -> float:
 
 def run_child(argv: list[str], stdout_path: Path) -> tuple[float, float, str]:
     """Runs argv with stdout to a file; returns (wall seconds, peak RSS in MiB of that
-    process alone, from wait4's rusage, so neither moto nor the bench is counted, stderr)."""
+    process alone, stderr). The RSS comes from /usr/bin/time, not from this process's
+    wait4: a child forked from the bench inherits the bench's high-water mark (Linux keeps
+    the pre-exec figure), so neither moto's nor the bench's memory may leak into it."""
     start = time.perf_counter()
     with open(stdout_path, "wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode(errors="replace")
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M", *argv], stdout=out, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
+    err = proc.stderr.decode(errors="replace")
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv[:6])} ... exited {proc.returncode}: {err.strip()[-500:]}")
-    return seconds, usage.ru_maxrss / 1024, err  # ru_maxrss is KiB on Linux
+    rss_lines = [line for line in err.splitlines() if line.startswith("maxrss_kib=")]
+    return seconds, int(rss_lines[-1].split("=", 1)[1]) / 1024, err
 
 
 def cli_format() -> str:
