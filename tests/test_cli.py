@@ -167,11 +167,13 @@ def test_table_keeps_pass_rows_to_one_line_and_wraps_failures():
     )
     lines = render_table([report], width=80).splitlines()
     assert lines[0] == "TRANSFORM JOB j (model m)  no VPC  4 instances"
-    assert lines[1].split()[:3] == ["PASS", "LOW", "a_check"] and lines[1].endswith("…")
-    assert lines[2].split()[:3] == ["FAIL", "HIGH", "b_check"]
-    continuation = [line for line in lines[3:] if line.startswith(" " * 20)]
+    # Issue 14: a subject's rows by status (FAIL first), then severity.
+    assert lines[1].split()[:3] == ["FAIL", "HIGH", "b_check"]
+    continuation = [line for line in lines[2:] if line.startswith(" " * 20)]
     assert len(continuation) >= 3  # 300 characters of detail in a ~30-column field
-    assert sum(line.count("word") for line in lines[2:]) == 60  # nothing of a failure is cut
+    pass_row = next(n for n, line in enumerate(lines) if line.split()[:1] == ["PASS"])
+    assert lines[pass_row].split()[:3] == ["PASS", "LOW", "a_check"] and lines[pass_row].endswith("…")
+    assert sum(line.count("word") for line in lines[1:pass_row]) == 60  # nothing of a failure is cut
     assert all(len(line) <= 80 for line in lines)
 
 
