@@ -207,18 +207,24 @@ def peak_memory(server: MotoProcess) -> float:
 
 def run_child(argv: list[str], stdout_path: Path) -> tuple[float, float, str]:
     """Runs argv with stdout to a file; returns (wall seconds, peak RSS in MiB of that
-    process alone, stderr). The RSS comes from /usr/bin/time, not from this process's
+    process alone, stderr, whose last line is `cpu_s=<user+system seconds>`). The RSS comes from /usr/bin/time, not from this process's
     wait4: a child forked from the bench inherits the bench's high-water mark (Linux keeps
     the pre-exec figure), so neither moto's nor the bench's memory may leak into it."""
     start = time.perf_counter()
     with open(stdout_path, "wb") as out:
-        proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M", *argv], stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M\ncpu_s=%U+%S", *argv], stdout=out, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
     err = proc.stderr.decode(errors="replace")
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv[:6])} ... exited {proc.returncode}: {err.strip()[-500:]}")
     rss_lines = [line for line in err.splitlines() if line.startswith("maxrss_kib=")]
     return seconds, int(rss_lines[-1].split("=", 1)[1]) / 1024, err
+
+
+def cpu_seconds(err: str) -> float:
+    line = [x for x in err.splitlines() if x.startswith("cpu_s=")][-1]
+    user, system = line.split("=", 1)[1].split("+")
+    return float(user) + float(system)
 
 
 def cli_format() -> str:
@@ -243,23 +249,26 @@ def streaming(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
         print(f"  {models:,} models over {vpcs} VPCs + {jobs:,} jobs")
         timed("built", lambda b=builder, m=models, v=vpcs, j=jobs: build_population(
             b, models=m, vpcs=v, jobs=j, workers=WORKERS, prefix="e"))
-        floor_s, floor_rss, _ = run_child(
+        floor_s, floor_rss, floor_err = run_child(
             [sys.executable, str(ROOT / "scripts" / "bench_floor.py"), "--endpoint-url", server.endpoint_url,
              "--region", REGION, "--workers", str(WORKERS)], out_dir / "vpcguard-bench-floor.json")
         floor = json.loads((out_dir / "vpcguard-bench-floor.json").read_text())
         report = out_dir / f"vpcguard-bench-{models}.{fmt}"
-        cli_s, cli_rss, _ = run_child(
+        cli_s, cli_rss, cli_err = run_child(
             [sys.executable, "-m", "vpcguard", "scan", "--all", "--jobs", "all", "--format", fmt,
              "--max-workers", str(WORKERS), *aws], report)
         size = report.stat().st_size / 2**20
         ratio = cli_s / floor_s
+        floor_cpu, cli_cpu = cpu_seconds(floor_err), cpu_seconds(cli_err)
         rss[models] = cli_rss
         print(f"  floor: {floor['subjects']} subjects, {floor['calls']} calls, {floor_s:.2f} s, {floor_rss:.0f} MiB; "
               f"vpcguard: {cli_s:.2f} s, {cli_rss:.0f} MiB peak RSS, {size:.1f} MiB of {fmt}; "
-              f"ratio {ratio:.2f}")
+              f"ratio {ratio:.2f}; CPU seconds (user+system) floor {floor_cpu:.1f}, vpcguard {cli_cpu:.1f}")
         rows.append((f"(e) wall time / floor, {models:,} models + {jobs:,} jobs", f"{ratio:.2f}",
                      f"<= {FLOOR_RATIO_TARGET}", ratio <= FLOOR_RATIO_TARGET))
         rows.append((f"(e) vpcguard / floor seconds, {models:,} models", f"{cli_s:.1f}/{floor_s:.1f}", "-", None))
+        rows.append((f"(e) vpcguard / floor CPU seconds, {models:,} models", f"{cli_cpu:.1f}/{floor_cpu:.1f}", "-",
+                     None))
         rows.append((f"(e) peak RSS, --format {fmt}, {models:,} models (floor {floor_rss:.0f})",
                      f"{cli_rss:.0f} MiB", f"<= {RSS_TARGET_MB}" if models == 5000 else "-",
                      cli_rss <= RSS_TARGET_MB if models == 5000 else None))
