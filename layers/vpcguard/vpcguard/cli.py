@@ -397,11 +397,18 @@ def make_writer(
 
 
 def render_report(
-    fmt: str, reports: list[SubjectReport], *, account: bool = False, colour: bool = False, pretty: bool = False
+    fmt: str,
+    reports: list[SubjectReport],
+    *,
+    account: bool = False,
+    colour: bool = False,
+    pretty: bool = False,
+    width: int | None = None,
 ) -> str:
-    """The whole report in `fmt`, as text."""
+    """The whole report in `fmt`, as text, laid out for stdout (width None) or `width`."""
     out = io.StringIO()
-    write_all(make_writer(fmt, out, account=account, pretty=pretty, colour=colour), reports)
+    width = output_width(sys.stdout) if width is None else width
+    write_all(make_writer(fmt, out, account=account, pretty=pretty, colour=colour, width=width), reports)
     return out.getvalue()
 
 
