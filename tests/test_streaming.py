@@ -65,7 +65,7 @@ def test_jsonl_is_one_subject_per_line_then_the_summary(builder, capsys, aws_arg
     ]
     assert set(objects[-1]) == {"summary"} and set(objects[-1]["summary"]) == SUMMARY_KEYS
     assert objects[-1]["summary"]["subjects"] == 4 and objects[-1]["summary"]["fail"] == 1
-    assert all(line == json.dumps(o, separators=(",", ":")) for line, o in zip(lines, objects))  # compact
+    assert all(line == json.dumps(o, separators=(",", ":")) for line, o in zip(lines, objects, strict=True))  # compact
     assert code == 1 and err == ""
 
     # The same subjects and summary as the JSON document.
