@@ -630,3 +630,18 @@ def test_a_subjects_rows_are_sorted_by_status_then_severity():
     )
     rows = [line.split()[2] for line in render_table([report], width=120).splitlines()[1:-2] if line.strip()]
     assert rows == ["f_high", "f_low", "e", "p"]
+
+
+def test_aws_region_is_read_when_aws_default_region_is_not_set(builder, capsys, endpoint_url, monkeypatch, tmp_path):
+    builder.compliant_model("good", builder.compliant_vpc())
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+    code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url, "--format", "json")
+    assert json.loads(out)["subjects"][0]["region"] == REGION and err == ""
+
+    monkeypatch.delenv("AWS_REGION")
+    code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url)
+    assert code == 2 and out == ""
+    assert err == "vpcguard: no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)\n"
