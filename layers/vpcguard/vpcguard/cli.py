@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -37,18 +39,30 @@ from . import __version__, guardrails
 from . import facts as F
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
-from .backfill import JOB_SCOPES, parse_since, scan_account
+from .backfill import JOB_SCOPES, iter_account, parse_since
 from .checks.base import all_checks, validate_ids
-from .engine import RESOLUTION_CHECK_ID, CheckResult, Engine, SubjectReport, summarize
-from .model import Severity, Status
+from .engine import CheckResult, Engine, SubjectReport
+from .model import Severity
+from .output import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    BufferingWriter,
+    CsvWriter,
+    ErrorFilter,
+    JsonlWriter,
+    JsonWriter,
+    Tally,
+    Writer,
+    table_writer,
+    write_all,
+)
 from .progress import ProgressBar, wants_progress
 from .report import (
+    NO_WRAP,
     catalog_rows,
-    render_account_table,
+    output_width,
     render_catalog,
-    render_csv,
-    render_table,
-    scan_json_document,
     summary_line,
     use_colour,
 )
@@ -58,15 +72,26 @@ from .settings import Settings, parse_modes
 from .template_check import check_template
 from .templates import TemplateError
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
 
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_MAX_WORKERS = 8
-REPORT_FORMATS = ("table", "json", "csv", "html")
-# Statuses that leave the resource non-compliant: a dry run's WOULD_FIX changed nothing.
-_FAILING = {Status.FAIL, Status.WOULD_FIX}
+REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html")
+# What a report file's extension says about its format, when --format does not.
+FORMAT_BY_EXTENSION = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
+# The file --output-dir writes for a format.
+FILE_NAME_BY_FORMAT = {"table": "vpcguard.txt", "json": "vpcguard.json", "jsonl": "vpcguard.jsonl",
+                       "csv": "vpcguard.csv", "html": "vpcguard.html"}
+# `--output text` and friends: AWS CLI output formats vpcguard does not have.
+AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
 
 _EPILOG = """exit codes:
   0  clean: nothing at or above --fail-on failed
@@ -111,6 +136,18 @@ def _since(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _format_list(text: str) -> list[str]:
+    """`--format json,html`: known formats, in order, each once."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    for fmt in formats:
+        if fmt not in REPORT_FORMATS:
+            choices = ", ".join(repr(f) for f in REPORT_FORMATS)
+            raise argparse.ArgumentTypeError(f"invalid choice: {fmt!r} (choose from {choices})")
+    if not formats:
+        raise argparse.ArgumentTypeError("no format given")
+    return list(dict.fromkeys(formats))
+
+
 def _split_commas(values: Iterable[str]) -> list[str]:
     """`--subnets a b`, `--subnets a,b` and repeated flags all mean the same list."""
     out: list[str] = []
@@ -133,12 +170,27 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument(
         "--format",
-        choices=REPORT_FORMATS,
-        default="table",
-        help="table (default), json (the contract document), csv (one row per result) "
-        "or html (one self-contained page)",
+        type=_format_list,
+        metavar="FORMAT[,FORMAT...]",
+        help="table (default), json (the contract document, compact unless --pretty), jsonl (one subject "
+        "per line as each is evaluated, then a summary line: constant memory, for large accounts), "
+        "csv (one row per result, streamed) or html (one self-contained page; holds every report "
+        "in memory until the end). Several, comma-separated, with --output-dir. Default: from "
+        "--output-file's extension, else table",
     )
-    group.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    group.add_argument(
+        "--output",
+        dest="output_format",
+        metavar="FORMAT",
+        help="the format, as the AWS CLI's --output means it (json, table, ...); same as --format",
+    )
+    group.add_argument(
+        "-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    group.add_argument(
+        "--output-dir", metavar="DIR", help="write one file per --format into DIR (vpcguard.json, vpcguard.html, ...)"
+    )
+    group.add_argument("--pretty", action="store_true", help="indent json (two spaces)")
     group.add_argument(
         "--fail-on",
         type=_severity,
@@ -367,91 +419,177 @@ def build_engine(args: argparse.Namespace, settings: Settings) -> Engine:
 
 # --- outcome -------------------------------------------------------------------------------
 
-ErrorFilter = Callable[[SubjectReport, CheckResult], bool]
-
-
-def _counted_errors(reports: Sequence[SubjectReport], ignore: ErrorFilter | None) -> list[tuple[SubjectReport, CheckResult]]:
-    return [
-        (report, result)
-        for report in reports
-        for result in report.results
-        if result.status == Status.ERROR and not (ignore and ignore(report, result))
-    ]
-
 
 def exit_code(
-    reports: Sequence[SubjectReport], fail_on: Severity = DEFAULT_FAIL_ON, ignore_error: ErrorFilter | None = None
+    reports: Iterable[SubjectReport], fail_on: Severity = DEFAULT_FAIL_ON, ignore_error: ErrorFilter | None = None
 ) -> int:
     """2 for any ERROR result (bar the ones `ignore_error` accepts), else 1 for a failing
     result at or above `fail_on`, else 0."""
-    if _counted_errors(reports, ignore_error):
-        return EXIT_ERROR
+    tally = Tally(fail_on, ignore_error)
     for report in reports:
-        for result in report.results:
-            if result.status in _FAILING and result.severity.rank >= fail_on.rank:
-                return EXIT_FINDINGS
-    return EXIT_OK
+        tally.add(report)
+    return tally.exit_code
 
 
-def error_line(reports: Sequence[SubjectReport], ignore_error: ErrorFilter | None = None) -> str | None:
+def error_line(reports: Iterable[SubjectReport], ignore_error: ErrorFilter | None = None) -> str | None:
     """The one stderr line for ERROR results: the first one in full, and how many more."""
-    errors = _counted_errors(reports, ignore_error)
-    if not errors:
-        return None
-    report, result = errors[0]
-    detail = " ".join(result.detail.split())
-    unresolved = len(report.results) == 1 and result.check_id == RESOLUTION_CHECK_ID
-    if unresolved:  # the subject itself could not be read; the detail says which and why
-        line = f"vpcguard: {detail}"
-    else:
-        kind = "transform job" if report.type == "transform_job" else "model"
-        line = f"vpcguard: {kind} {report.name}: {result.check_id} could not be evaluated: {detail}"
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more ERROR result{'s' if len(errors) > 2 else ''})"
-    return line
+    tally = Tally(DEFAULT_FAIL_ON, ignore_error)
+    for report in reports:
+        tally.add(report)
+    return tally.error_line()
+
+
+def make_writer(
+    fmt: str, stream: TextIO, *, account: bool = False, pretty: bool = False, width: int | None = None,
+    colour: bool = False,
+) -> Writer:
+    """The writer of one format. The table of an account scan is its summary (by check, by
+    VPC, failing subjects, errors), since one block per subject would run to thousands of lines."""
+    if fmt == "json":
+        return JsonWriter(stream, pretty=pretty)
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    if fmt == "csv":
+        return CsvWriter(stream)
+    if fmt == "html":
+        title = "vpcguard account scan" if account else "vpcguard scan"
+        return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
+    return table_writer(stream, account=account, width=width, colour=colour)
 
 
 def render_report(
-    fmt: str, reports: list[SubjectReport], *, account: bool = False, colour: bool = False
+    fmt: str,
+    reports: list[SubjectReport],
+    *,
+    account: bool = False,
+    colour: bool = False,
+    pretty: bool = False,
+    width: int | None = None,
 ) -> str:
-    """The report in `fmt`; the table of an account scan is its summary (by check, by VPC,
-    failing subjects, errors), since one block per subject would run to thousands of lines."""
-    if fmt == "json":
-        return json.dumps(scan_json_document(reports), indent=2) + "\n"
-    if fmt == "csv":
-        return render_csv(reports)
-    if fmt == "html":
-        return render_html(reports, title="vpcguard account scan" if account else "vpcguard scan")
-    if account:
-        return render_account_table(reports, colour=colour)
-    return render_table(reports, colour=colour)
+    """The whole report in `fmt`, as text, laid out for stdout (width None) or `width`."""
+    out = io.StringIO()
+    width = output_width(sys.stdout) if width is None else width
+    write_all(make_writer(fmt, out, account=account, pretty=pretty, colour=colour, width=width), reports)
+    return out.getvalue()
+
+
+def _formats(args: argparse.Namespace) -> list[str]:
+    """The formats asked for: --format (a comma list), --output (the AWS CLI's spelling),
+    else the --output-file's extension, else table."""
+    given = list(args.format or [])
+    aws_style = (args.output_format or "").strip().lower()
+    if aws_style and aws_style not in REPORT_FORMATS and _looks_like_a_path(args.output_format):
+        # vpcguard's --output FILE from before --output-file: scripts that use it keep working.
+        if args.output_file:
+            raise CliError("--output names a format; the file goes in --output-file alone")
+        args.output_file, args.output_format, aws_style = args.output_format, None, ""
+    if aws_style:
+        if aws_style in AWS_CLI_ONLY_FORMATS:
+            raise CliError(
+                f"--output {aws_style}: vpcguard has no {aws_style} format; use --output json, --output table "
+                f"or --format {', '.join(REPORT_FORMATS)}"
+            )
+        if aws_style not in REPORT_FORMATS:
+            raise CliError(
+                f"--output takes a format, as in the AWS CLI ({', '.join(REPORT_FORMATS)}), not "
+                f"{args.output_format!r}; to write the report to a file use --output-file FILE (or -o FILE)"
+            )
+        if given and given != [aws_style]:
+            raise CliError(f"--output {aws_style} and --format {','.join(given)} disagree: give one of them")
+        given = [aws_style]
+    if not given and args.output_file:
+        suffix = Path(args.output_file).suffix.lower()
+        given = [FORMAT_BY_EXTENSION.get(suffix, "table")]
+    given = list(dict.fromkeys(given)) or ["table"]
+    if len(given) > 1 and not args.output_dir:
+        raise CliError(f"{len(given)} formats need --output-dir DIR (one file each), or give one --format")
+    if args.output_dir and args.output_file:
+        raise CliError("--output-file and --output-dir cannot be combined: one file, or one file per format")
+    return given
+
+
+def _looks_like_a_path(value: str) -> bool:
+    return os.sep in value or "/" in value or "." in value
+
+
+def _open_outputs(args: argparse.Namespace, formats: list[str]) -> list[tuple[str, str | None, TextIO]]:
+    """(format, path or None for stdout, stream) for each output, every file opened before
+    the scan starts, so a bad path is found before minutes of work."""
+    if args.output_dir:
+        directory = Path(args.output_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        paths: list[str | None] = [str(directory / FILE_NAME_BY_FORMAT[f]) for f in formats]
+    else:
+        paths = [args.output_file]
+    outputs: list[tuple[str, str | None, TextIO]] = []
+    for fmt, path in zip(formats, paths, strict=True):
+        if path is None:
+            outputs.append((fmt, None, sys.stdout))
+            continue
+        try:
+            # newline="": the CSV writer's \r\n line ends stay as they are on every platform.
+            outputs.append((fmt, path, open(path, "w", encoding="utf-8", newline="")))  # noqa: SIM115
+        except OSError as exc:
+            for _, _, opened in outputs:
+                if opened is not sys.stdout:
+                    opened.close()
+            raise CliError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    return outputs
 
 
 def _emit(
     args: argparse.Namespace,
-    reports: list[SubjectReport],
+    reports: Iterable[SubjectReport] | Callable[[], Iterable[SubjectReport]],
     ignore_error: ErrorFilter | None = None,
     *,
     account: bool = False,
 ) -> int:
-    output = getattr(args, "output", None)
-    if output:
-        text = render_report(args.format, reports, account=account)
-        try:
-            # newline="": the CSV writer's \r\n line ends stay as they are on every platform.
-            with open(output, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise CliError(f"cannot write the report to {output}: {exc.strerror or exc}") from None
-        if wants_progress(sys.stderr):
-            print(f"vpcguard: {summary_line(summarize(reports))}; report in {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(render_report(args.format, reports, account=account, colour=use_colour(sys.stdout)))
-        sys.stdout.flush()
-    line = error_line(reports, ignore_error)
+    """Write `reports` (or what the callable returns, called once the outputs are open) in
+    every format asked for, one report at a time; the one stderr line; the exit code."""
+    formats = _formats(args)
+    outputs = _open_outputs(args, formats)
+    tally = Tally(args.fail_on, ignore_error)
+    writers: list[Writer] = []
+    try:
+        for fmt, path, stream in outputs:
+            terminal = path is None
+            writers.append(
+                make_writer(
+                    fmt,
+                    stream,
+                    account=account,
+                    pretty=args.pretty,
+                    width=output_width(stream) if terminal else NO_WRAP,
+                    colour=terminal and use_colour(stream),
+                )
+            )
+        for writer in writers:
+            writer.start()
+        for report in reports() if callable(reports) else reports:
+            tally.add(report)
+            for writer in writers:
+                writer.write(report)
+        for writer in writers:
+            writer.finish(dict(tally.summary))
+    except OSError as exc:
+        where = next((p for _, p, _ in outputs if p), "stdout")
+        raise CliError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
+    finally:
+        for _, path, stream in outputs:
+            if path is not None:
+                stream.close()
+            else:
+                stream.flush()
+    files = [path for _, path, _ in outputs if path]
+    if files and wants_progress(sys.stderr):
+        print(f"vpcguard: {summary_line(tally.summary)}; report in {', '.join(files)}", file=sys.stderr)
+    line = tally.error_line()
     if line:
         print(line, file=sys.stderr)
-    return exit_code(reports, args.fail_on, ignore_error)
+    return tally.exit_code
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -472,13 +610,17 @@ def _scan(args: argparse.Namespace) -> int:
         raise CliError("nothing to scan: give --model NAME and/or --transform-job NAME, or --all")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
+    _formats(args)  # a usage error before any AWS call
     # An ARN of another account or region is refused before anything is read or changed.
     for name in models:
         engine.scope.check_arn(name, "model")
     for name in jobs:
         engine.scope.check_arn(name, "transform job")
-    reports = [engine.evaluate_model(name) for name in models]
-    reports += [engine.evaluate_transform_job(name) for name in jobs]
+
+    def reports() -> Iterable[SubjectReport]:
+        yield from (engine.evaluate_model(name) for name in models)
+        yield from (engine.evaluate_transform_job(name) for name in jobs)
+
     return _emit(args, reports)
 
 
@@ -486,8 +628,9 @@ def _scan_all(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     clients = build_clients(args)
     progress = ProgressBar(sys.stderr) if wants_progress(sys.stderr) else None
-    try:
-        reports = scan_account(
+
+    def reports() -> Iterable[SubjectReport]:
+        return iter_account(
             clients,
             settings,
             jobs=args.jobs or "in-progress",
@@ -497,10 +640,12 @@ def _scan_all(args: argparse.Namespace) -> int:
             trigger="cli scan --all",
             audit_sink=audit_sink_for(clients, settings.audit_table),
         )
+
+    try:
+        return _emit(args, reports, account=True)
     finally:
         if progress is not None:
             progress.close()
-    return _emit(args, reports, account=True)
 
 
 def _role_checks() -> set[str]:
