@@ -240,6 +240,7 @@ class Engine:
         resolver: SubjectResolver | None = None,
         trigger: str = "cli",
         audit_sink: Any = None,
+        index_sink: Any = None,
     ):
         self.clients = clients
         self.settings = settings or Settings()
@@ -248,12 +249,15 @@ class Engine:
         self.trigger = trigger
         # Anything with `.put(AuditRecord)`: the DynamoDB audit table when configured.
         self.audit_sink = audit_sink
+        # Anything with `.record(Subject, Snapshot | None)`: the drift dependency index.
+        self.index_sink = index_sink
         self.checks: list[Check] = all_checks()
 
     # --- public API -------------------------------------------------------------------
 
     def evaluate(self, subject: Subject) -> SubjectReport:
         if subject.error:
+            self._index(subject, None)
             return self._report(subject, None, [self._unresolved_result(subject)], [])
         snap = self.inventory.snapshot(subject)
         results: list[CheckResult] = []
@@ -277,6 +281,7 @@ class Engine:
                         # endpoint policy checks after an endpoint was created); already re-read.
                         snap = self.inventory.snapshot(snap.subject)
             results.append(result)
+        self._index(subject, snap)
         return self._report(subject, snap.vpc_id, results, audit)
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
@@ -404,6 +409,17 @@ class Engine:
                 self.audit_sink.put(record)
             except Exception as exc:  # the change happened; losing the copy must be loud
                 log.error("audit record for %s on %s not stored: %s", plan.check_id, plan.resource_id, exc)
+
+    def _index(self, subject: Subject, snap: Snapshot | None) -> None:
+        """What the subject depends on, for drift (read from the final snapshot: no calls
+        beyond the index's own). A failure does not change the report: it is logged, and the
+        daily sweep writes the index again."""
+        if self.index_sink is None:
+            return
+        try:
+            self.index_sink.record(subject, snap)
+        except Exception as exc:
+            log.error("dependency index for %s not written: %s", subject.arn or subject.name, exc)
 
     def _unresolved_result(self, subject: Subject) -> CheckResult:
         check = next(c for c in self.checks if c.meta.id == RESOLUTION_CHECK_ID)

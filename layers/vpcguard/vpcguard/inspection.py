@@ -35,7 +35,18 @@ class Inspector:
         clients across invocations: what was read is per Inspector, the clients are not."""
         settings = Settings.from_env(env)
         clients = clients or AwsClients()
-        engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
+        index_sink = None
+        if settings.index_table:
+            from .drift.index import DependencyIndex
+
+            index_sink = DependencyIndex(clients, settings.index_table, ttl_seconds=settings.index_ttl_days * 86400)
+        engine = Engine(
+            clients,
+            settings,
+            trigger="inspect",
+            audit_sink=audit_sink_for(clients, settings.audit_table),
+            index_sink=index_sink,
+        )
         return cls(engine, settings.findings_topic_arn)
 
     def evaluate(self, work: WorkItem) -> SubjectReport:
@@ -53,7 +64,7 @@ class Inspector:
         report = self.evaluate(work)
         message_id = None
         if self.findings_topic_arn:
-            message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)
+            message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report, work.change)
         elif notable_results(report):
             log.warning("no findings topic configured: %s %s findings not published", report.type, report.name)
         resolved = self.resolve_security_hub(report) if not notable_results(report) else []
@@ -67,6 +78,7 @@ class Inspector:
             "audit": len(report.audit),
             "message_id": message_id,
             "security_hub_resolved": len(resolved),
+            **({"change": work.change} if work.change else {}),
         }
 
     def resolve_security_hub(self, report: SubjectReport) -> list[str]:

@@ -1,0 +1,136 @@
+"""From a change event to one re-evaluation per affected subject and window.
+
+The drift function looks the change's resources up in the index and sends one message per
+affected subject to the re-evaluation queue, an SQS FIFO queue whose delivery delay is the
+coalescing window (template parameter `DriftCoalesceSeconds`):
+
+- `MessageDeduplicationId` is the subject and the window (`floor(now / window)`): SQS drops
+  every further message for that subject in that window (FIFO deduplication holds for five
+  minutes, hence a window of at most 300 s), so a Terraform apply touching 40 rules of one
+  group re-evaluates each dependent subject once, not 40 times;
+- the queue's delay holds the first message until the window has passed, so the one
+  evaluation sees the state after the burst, not the middle of it;
+- `MessageGroupId` is the subject: two evaluations of one subject never run at once.
+
+Within one invocation the same lookups and sends are not repeated either (a batch of ten
+changes to one group costs one Query and one SendMessageBatch).
+
+The message is a `vpcguard.drift` event (`events.parse_event` reads it) that the inspect
+function evaluates like any other: fixes, audit records and findings name the change event
+and who made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..aws import AwsClients
+from ..events import DRIFT_DETAIL_TYPE, DRIFT_SOURCE
+from .changes import ChangeEvent
+from .index import DependencyIndex, IndexedSubject
+
+SQS_BATCH = 10
+SEND_ATTEMPTS = 3
+MAX_WINDOW_SECONDS = 300  # SQS FIFO deduplication interval
+
+
+class QueueError(RuntimeError):
+    """Re-evaluations could not be queued (the record fails and is retried)."""
+
+
+def window_of(now: float, window_seconds: int) -> int:
+    return int(now // window_seconds)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reevaluation_event(subject: IndexedSubject, change: ChangeEvent, window: int) -> dict[str, Any]:
+    """The message body: an EventBridge-shaped `vpcguard.drift` event. Its id (the inspect
+    function's idempotency key) is the change event and the subject, so a redelivered change
+    is evaluated once per subject."""
+    return {
+        "version": "0",
+        "id": f"drift-{change.event_id}-{_digest(subject.arn)[:16]}",
+        "detail-type": DRIFT_DETAIL_TYPE,
+        "source": DRIFT_SOURCE,
+        "account": change.account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": change.region,
+        "resources": [subject.arn],
+        "detail": {"type": subject.type, "name": subject.arn, "window": window, "change": change.summary()},
+    }
+
+
+def send_entry(subject: IndexedSubject, change: ChangeEvent, window: int, entry_id: str) -> dict[str, Any]:
+    key = _digest(subject.arn)
+    return {
+        "Id": entry_id,
+        "MessageBody": json.dumps(reevaluation_event(subject, change, window), sort_keys=True),
+        "MessageGroupId": key[:64],
+        "MessageDeduplicationId": f"{key[:64]}-{window}",
+    }
+
+
+@dataclass
+class DriftPlanner:
+    """One per invocation of the drift function."""
+
+    clients: AwsClients
+    index: DependencyIndex
+    queue_url: str
+    window_seconds: int
+    _affected: dict[str, list[IndexedSubject]] = field(default_factory=dict)
+    _queued: set[tuple[str, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window_seconds <= MAX_WINDOW_SECONDS:
+            raise ValueError(f"the coalescing window must be 1 to {MAX_WINDOW_SECONDS} seconds")
+
+    def affected(self, change: ChangeEvent) -> dict[str, IndexedSubject]:
+        subjects: dict[str, IndexedSubject] = {}
+        for key in change.resource_keys:
+            if key not in self._affected:
+                self._affected[key] = self.index.affected(key)
+            for subject in self._affected[key]:
+                subjects[subject.arn] = subject
+        return subjects
+
+    def handle(self, change: ChangeEvent) -> dict[str, Any]:
+        """Queue a re-evaluation of every subject that depends on what `change` changed."""
+        subjects = self.affected(change)
+        window = window_of(time.time(), self.window_seconds)
+        fresh = [s for arn, s in sorted(subjects.items()) if (arn, window) not in self._queued]
+        for start in range(0, len(fresh), SQS_BATCH):
+            chunk = fresh[start : start + SQS_BATCH]
+            self._send([send_entry(s, change, window, str(i)) for i, s in enumerate(chunk)])
+            self._queued.update((s.arn, window) for s in chunk)
+        return {
+            "event_id": change.event_id,
+            "event_name": change.event_name,
+            "resources": list(change.resource_keys),
+            "affected": sorted(subjects),
+            "queued": len(fresh),
+            "coalesced_in_invocation": len(subjects) - len(fresh),
+            "window": window,
+        }
+
+    def _send(self, entries: list[dict[str, Any]]) -> None:
+        sqs = self.clients.client("sqs")
+        pending = entries
+        for _ in range(SEND_ATTEMPTS):
+            response = sqs.send_message_batch(QueueUrl=self.queue_url, Entries=pending)
+            failed = {f["Id"]: f for f in response.get("Failed", [])}
+            if not failed:
+                return
+            sender_faults = [f for f in failed.values() if f.get("SenderFault")]
+            if sender_faults:
+                raise QueueError(f"the re-evaluation queue refused messages: {sender_faults}")
+            pending = [e for e in pending if e["Id"] in failed]
+        raise QueueError(f"{len(pending)} re-evaluation(s) not queued after {SEND_ATTEMPTS} attempts")
