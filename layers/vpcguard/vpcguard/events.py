@@ -36,7 +36,7 @@ SAGEMAKER_EVENT_SOURCE = "sagemaker.amazonaws.com"
 BACKFILL_SOURCE = "vpcguard.backfill"
 BACKFILL_DETAIL_TYPE = "Backfill Subject"
 # The drift function's re-evaluations (vpcguard.drift.coalesce): same envelope, detail
-# {"type", "name" (the subject's ARN), "window", "change": {event_id, event_name, actor, ...}}.
+# {"type", "name" (the subject's ARN), "until", "change": {event_id, event_name, actor, ...}}.
 DRIFT_SOURCE = "vpcguard.drift"
 DRIFT_DETAIL_TYPE = "Drift Re-evaluation"
 # Job states worth an evaluation: the job has started and its ENIs are being made.

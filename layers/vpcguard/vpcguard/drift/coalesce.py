@@ -1,19 +1,22 @@
-"""From a change event to one re-evaluation per affected subject and window.
+"""From a change event to one re-evaluation per affected subject and burst.
 
-The drift function looks the change's resources up in the index and sends one message per
-affected subject to the re-evaluation queue, an SQS FIFO queue whose delivery delay is the
-coalescing window (template parameter `DriftCoalesceSeconds`):
+The drift function looks the change's resources up in the index, then, per affected
+subject, claims its next re-evaluation with one conditional UpdateItem (the subject's
+`#pending` item in the index table, `DependencyIndex.claim`):
 
-- `MessageDeduplicationId` is the subject and the window (`floor(now / window)`): SQS drops
-  every further message for that subject in that window (FIFO deduplication holds for five
-  minutes, hence a window of at most 300 s), so a Terraform apply touching 40 rules of one
-  group re-evaluates each dependent subject once, not 40 times;
-- the queue's delay holds the first message until the window has passed, so the one
+- the first change claims it for the coalescing window (template parameter
+  `DriftCoalesceSeconds`) and queues one message; every further change to anything the
+  subject depends on within the window finds the claim and is coalesced into that message,
+  so a Terraform apply touching 40 rules re-evaluates each dependent subject once, not 40
+  times. The window starts at the subject's first change, so a burst is never split by a
+  clock boundary;
+- the re-evaluation queue (SQS FIFO) delays every message by the same window, so the one
   evaluation sees the state after the burst, not the middle of it;
-- `MessageGroupId` is the subject: two evaluations of one subject never run at once.
+- `MessageGroupId` is the subject (two evaluations of one subject never run at once) and
+  `MessageDeduplicationId` the subject and its claim, so a retried send is not queued twice.
 
-Within one invocation the same lookups and sends are not repeated either (a batch of ten
-changes to one group costs one Query and one SendMessageBatch).
+Within one invocation the same lookups, claims and sends are not repeated (a batch of ten
+changes to one group costs one Query, one claim per subject and one SendMessageBatch).
 
 The message is a `vpcguard.drift` event (`events.parse_event` reads it) that the inspect
 function evaluates like any other: fixes, audit records and findings name the change event
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,22 +38,18 @@ from .index import DependencyIndex, IndexedSubject
 
 SQS_BATCH = 10
 SEND_ATTEMPTS = 3
-MAX_WINDOW_SECONDS = 300  # SQS FIFO deduplication interval
+MAX_WINDOW_SECONDS = 900  # SQS's longest delivery delay
 
 
 class QueueError(RuntimeError):
     """Re-evaluations could not be queued (the record fails and is retried)."""
 
 
-def window_of(now: float, window_seconds: int) -> int:
-    return int(now // window_seconds)
-
-
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def reevaluation_event(subject: IndexedSubject, change: ChangeEvent, window: int) -> dict[str, Any]:
+def reevaluation_event(subject: IndexedSubject, change: ChangeEvent, until: int) -> dict[str, Any]:
     """The message body: an EventBridge-shaped `vpcguard.drift` event. Its id (the inspect
     function's idempotency key) is the change event and the subject, so a redelivered change
     is evaluated once per subject."""
@@ -64,17 +62,17 @@ def reevaluation_event(subject: IndexedSubject, change: ChangeEvent, window: int
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": change.region,
         "resources": [subject.arn],
-        "detail": {"type": subject.type, "name": subject.arn, "window": window, "change": change.summary()},
+        "detail": {"type": subject.type, "name": subject.arn, "until": until, "change": change.summary()},
     }
 
 
-def send_entry(subject: IndexedSubject, change: ChangeEvent, window: int, entry_id: str) -> dict[str, Any]:
+def send_entry(subject: IndexedSubject, change: ChangeEvent, until: int, entry_id: str) -> dict[str, Any]:
     key = _digest(subject.arn)
     return {
         "Id": entry_id,
-        "MessageBody": json.dumps(reevaluation_event(subject, change, window), sort_keys=True),
+        "MessageBody": json.dumps(reevaluation_event(subject, change, until), sort_keys=True),
         "MessageGroupId": key[:64],
-        "MessageDeduplicationId": f"{key[:64]}-{window}",
+        "MessageDeduplicationId": f"{key[:64]}-{until}",
     }
 
 
@@ -87,7 +85,7 @@ class DriftPlanner:
     queue_url: str
     window_seconds: int
     _affected: dict[str, list[IndexedSubject]] = field(default_factory=dict)
-    _queued: set[tuple[str, int]] = field(default_factory=set)
+    _claimed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if not 1 <= self.window_seconds <= MAX_WINDOW_SECONDS:
@@ -103,22 +101,27 @@ class DriftPlanner:
         return subjects
 
     def handle(self, change: ChangeEvent) -> dict[str, Any]:
-        """Queue a re-evaluation of every subject that depends on what `change` changed."""
+        """Queue a re-evaluation of every subject that depends on what `change` changed,
+        unless one is already pending for it."""
         subjects = self.affected(change)
-        window = window_of(time.time(), self.window_seconds)
-        fresh = [s for arn, s in sorted(subjects.items()) if (arn, window) not in self._queued]
-        for start in range(0, len(fresh), SQS_BATCH):
-            chunk = fresh[start : start + SQS_BATCH]
-            self._send([send_entry(s, change, window, str(i)) for i, s in enumerate(chunk)])
-            self._queued.update((s.arn, window) for s in chunk)
+        entries: list[dict[str, Any]] = []
+        for arn, subject in sorted(subjects.items()):
+            if arn in self._claimed:
+                continue
+            until = self.index.claim(arn, event_id=change.event_id, seconds=self.window_seconds)
+            if until is not None:
+                entries.append(send_entry(subject, change, until, str(len(entries))))
+        for start in range(0, len(entries), SQS_BATCH):
+            self._send(entries[start : start + SQS_BATCH])
+        # Only once sent: a failed send is retried with the record, and may claim again.
+        self._claimed.update(subjects)
         return {
             "event_id": change.event_id,
             "event_name": change.event_name,
             "resources": list(change.resource_keys),
             "affected": sorted(subjects),
-            "queued": len(fresh),
-            "coalesced_in_invocation": len(subjects) - len(fresh),
-            "window": window,
+            "queued": len(entries),
+            "coalesced": len(subjects) - len(entries),
         }
 
     def _send(self, entries: list[dict[str, Any]]) -> None:

@@ -6,6 +6,7 @@ Table (template.yaml `DependencyIndexTable`):
 |---|---|---|---|
 | one per dependency | subject ARN | resource key | `resource_id` (= the key; the GSI's hash), `subject_type`, `subject_name`, `expires_at` |
 | one manifest per subject | subject ARN | `#manifest` | `digest`, `resources` (list), `subject_type`, `subject_name`, `expires_at` |
+| a pending re-evaluation | subject ARN | `#pending` | `until_at`, `event_id` (the change that queued it), `expires_at` |
 
 GSI `by-resource`: hash `resource_id`, range `subject`, projecting the subject's type and
 name; sparse (the manifest has no `resource_id`), so a change event finds the affected
@@ -37,6 +38,7 @@ from .resources import dependencies, subject_key
 log = logging.getLogger(__name__)
 
 MANIFEST = "#manifest"
+PENDING = "#pending"  # a subject's re-evaluation is queued until `until_at` (coalescing)
 GSI_NAME = "by-resource"
 DEFAULT_TTL_SECONDS = 7 * 86400
 BATCH_WRITE_LIMIT = 25
@@ -117,6 +119,35 @@ class DependencyIndex:
             ConsistentRead=True,
         ).get("Item")
         return item
+
+    # --- coalescing ---------------------------------------------------------------------
+
+    def claim(self, subject_arn: str, *, event_id: str, seconds: int) -> int | None:
+        """Claim the subject's next re-evaluation for `seconds` (one conditional UpdateItem
+        of its `#pending` item). Returns the end of the window when this change claimed it,
+        None when a re-evaluation is already pending (this change is coalesced into it).
+        The same change event may claim again (a retried record), so a failed send is
+        never coalesced away."""
+        now = int(time.time())
+        until = now + seconds
+        try:
+            self._dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"subject": _s(subject_arn), "dependency": _s(PENDING)},
+                UpdateExpression="SET until_at = :until, event_id = :event, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(until_at) OR until_at <= :now OR event_id = :event",
+                ExpressionAttributeValues={
+                    ":until": _n(until),
+                    ":now": _n(now),
+                    ":event": _s(event_id),
+                    ":expires": _n(until + 3600),
+                },
+            )
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        return until
 
     # --- writing ------------------------------------------------------------------------
 
