@@ -16,7 +16,13 @@ from .world import World, build_world
 
 @pytest.fixture
 def stack(endpoint_url) -> LocalDeployment:
-    return deploy(endpoint_url)
+    deployed = deploy(endpoint_url)
+    # moto's clock does not move: the re-evaluation queue's delay (the coalescing window) is
+    # set to 0 so a test can read what was queued at once.
+    deployed.client("sqs").set_queue_attributes(
+        QueueUrl=deployed.refs["ReevaluationQueue"], Attributes={"DelaySeconds": "0"}
+    )
+    return deployed
 
 
 @pytest.fixture
