@@ -32,6 +32,7 @@ $(SAM_STAMP):
 # handler and layer from .aws-sam/build.
 sam: $(SAM_STAMP)
 	$(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint drift-iam-forwarder.yaml
 	$(SAM) build --cached
 	$(MAKE) --no-print-directory bytecode
 

@@ -30,6 +30,8 @@ SETTINGS_VARIABLES = {
     "VPCGUARD_FINDINGS_TOPIC_ARN", "VPCGUARD_SLACK_SECRET_ARN", "VPCGUARD_SLACK_TEAM_SECRETS",
     "VPCGUARD_CHATBOT_TOPIC_ARN", "VPCGUARD_SECURITY_HUB", "VPCGUARD_STATE_TABLE", "VPCGUARD_DEDUP_SECONDS",
     "VPCGUARD_WORK_QUEUE_URL",
+    # Drift (issue 13): the dependency index every evaluation writes, and its entries' lifetime.
+    "VPCGUARD_INDEX_TABLE", "VPCGUARD_INDEX_TTL_DAYS",
 }
 WRITE_ACTIONS = {
     "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
@@ -70,7 +72,12 @@ def allows(statements: list[dict[str, Any]], action: str) -> bool:
 
 
 def test_rules_deliver_to_the_work_queue_with_retries_and_a_dead_letter_queue():
-    rules = {k: r["Properties"] for k, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"}
+    # The drift rules (change events, to the drift queue) are test_drift_template.py's.
+    rules = {
+        k: r["Properties"]
+        for k, r in RESOURCES.items()
+        if r["Type"] == "AWS::Events::Rule" and not k.startswith("Drift")
+    }
     assert set(rules) == {"SageMakerCreateCallsRule", "TransformJobStateRule"}
     for props in rules.values():
         [target] = props["Targets"]
@@ -255,8 +262,14 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
     settings = Settings.from_env(env, modes={"s3_endpoint_exists": "fix", "vpc_dns_support": "fix"})
     clients = AwsClients(region="us-east-1", endpoint_url=endpoint_url)
     from vpcguard.audit import audit_sink_for
+    from vpcguard.drift.index import DependencyIndex
 
-    engine = Engine(clients, settings, audit_sink=audit_sink_for(clients, settings.audit_table))
+    engine = Engine(
+        clients,
+        settings,
+        audit_sink=audit_sink_for(clients, settings.audit_table),
+        index_sink=DependencyIndex(clients, settings.index_table),
+    )
     inspector = Inspector(engine, settings.findings_topic_arn)
     for n, item in enumerate(account_with_every_gap):
         kind, name = item.split(":")
@@ -268,5 +281,6 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
         f"{IAM_PREFIX.get(op.split(':')[0], op.split(':')[0])}:{op.split(':')[1]}" for op in clients.counter.snapshot()
     }
     assert {"sagemaker:DescribeModel", "sagemaker:DescribeTransformJob", "ec2:DescribeSubnets", "sns:Publish"} <= seen
+    assert {"dynamodb:GetItem", "dynamodb:BatchWriteItem"} <= seen  # the dependency index
     denied = sorted(op for op in seen if not allows(inspect_statements(), op))
     assert denied == [], f"the inspect function calls these but template.yaml does not allow them: {denied}"
