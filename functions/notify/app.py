@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from vpcguard.aws import AwsClients
 from vpcguard.notify.notifier import Notifier
-from vpcguard.notify.subject import subject_from_sqs_body
+from vpcguard.notify.subject import change_from_sqs_body, subject_from_sqs_body
 from vpcguard.settings import Settings
 
 logger = Logger(service="vpcguard-notify")
@@ -39,7 +39,7 @@ def get_notifier() -> Notifier:
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     subject = subject_from_sqs_body(record.body)
-    outcome = get_notifier().notify(subject)
+    outcome = get_notifier().notify(subject, change=change_from_sqs_body(record.body))
     logger.info(
         "subject notified",
         extra={

@@ -4,6 +4,7 @@ Chatbot) with noise control. The notify Lambda is a thin handler over `Notifier.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..aws import AwsClients
@@ -51,7 +52,8 @@ class Notifier:
             deduper = Deduper(clients.client("dynamodb"), settings.state_table, settings.dedup_seconds)
         self.deduper = deduper
 
-    def notify(self, subject: SubjectReport) -> NotifyOutcome:
+    def notify(self, subject: SubjectReport, change: Mapping[str, str] | None = None) -> NotifyOutcome:
+        """`change`: for a drift re-evaluation, what changed and who (the Slack message says)."""
         outcome = NotifyOutcome(subject=subject.arn or subject.name)
         if self.settings.security_hub:
             outcome.security_hub = SecurityHubPublisher(self.clients.client("securityhub")).publish(subject)
@@ -81,7 +83,7 @@ class Notifier:
         try:
             if route is not None:
                 url = self.secrets.webhook_url(route)
-                outcome.slack_attempts = self.sender.send(url, build_message(shown, digest), destination=route.label)
+                outcome.slack_attempts = self.sender.send(url, build_message(shown, digest, change), destination=route.label)
                 outcome.slack = f"sent to {route.label}"
                 log.info("%s: Slack message sent to %s (secret %s)", outcome.subject, route.label, route.secret_arn)
             if chatbot_on:
