@@ -12,6 +12,9 @@ the timings and memory figures are vpcguard's own, not the fake AWS's.
       resolver per subject, so VPC facts are re-read every time), measured on a sample
       and extrapolated per subject; peak memory.
 
+  (e)-(g) drift: calls to handle a change event affecting 5 subjects and a burst of 50
+      changes, and the time from a change event to the finding (scripts/drift_bench.py).
+
 Run from the repository root. Exit code 1 when a target is missed.
 """
 
@@ -264,6 +267,10 @@ def main() -> int:
             ("(c) peak memory, backfill (tracemalloc)", f"{peak:.1f} MiB", "-", None),
             ("(c) max RSS, bench process", f"{maxrss:.0f} MiB", "-", None),
         ]
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from drift_bench import drift_rows
+
+        rows += drift_rows(server.endpoint_url, server.reset)
     finally:
         server.stop()
 

@@ -42,11 +42,17 @@ def aws_clients() -> AwsClients:
     return AwsClients(region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
+# Re-evaluations known to be pending, kept while the instance is warm: a burst's later
+# batches are coalesced without a call.
+PENDING: dict[str, tuple[int, str]] = {}
+
+
 def planner() -> DriftPlanner:
-    """A new planner per invocation: its memo of lookups and sends lives for one batch."""
+    """A new planner per invocation: its memo of index lookups lives for one batch."""
     clients = aws_clients()
     return DriftPlanner(
         clients=clients,
+        pending=PENDING,
         index=DependencyIndex(clients, os.environ["VPCGUARD_INDEX_TABLE"]),
         queue_url=os.environ["VPCGUARD_REEVALUATION_QUEUE_URL"],
         window_seconds=int(os.environ.get("VPCGUARD_COALESCE_SECONDS") or 30),

@@ -103,3 +103,18 @@ def test_a_failed_send_is_retried_by_the_same_change_and_not_coalesced_away(inde
     )
     assert other["queued"] == 0 and other["coalesced"] == 1
     assert [m["body"]["detail"]["name"] for m in queued(fresh_clients(), stack)] == [w.arns["m3"]]
+
+
+def test_a_warm_instance_coalesces_a_bursts_later_batches_without_a_call(indexed_world, stack, fresh_clients):
+    w = indexed_world
+    pending: dict = {}  # what functions/drift/app.py keeps while the instance is warm
+    first = planner(fresh_clients(), stack)
+    first.pending = pending
+    first.handle(parse_change_event(change_event("RevokeSecurityGroupIngress", w.a.security_group_id)))
+    assert set(pending) == w.subjects("m1", "m2", "j1")
+    clients = fresh_clients()
+    next_batch = planner(clients, stack)
+    next_batch.pending = pending
+    result = next_batch.handle(parse_change_event(change_event("ModifySecurityGroupRules", w.a.security_group_id)))
+    assert (result["queued"], result["coalesced"]) == (0, 3)
+    assert clients.counter.snapshot() == {"dynamodb:Query": 1}

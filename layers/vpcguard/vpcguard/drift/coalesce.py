@@ -15,8 +15,10 @@ subject, claims its next re-evaluation with one conditional UpdateItem (the subj
 - `MessageGroupId` is the subject (two evaluations of one subject never run at once) and
   `MessageDeduplicationId` the subject and its claim, so a retried send is not queued twice.
 
-Within one invocation the same lookups, claims and sends are not repeated (a batch of ten
-changes to one group costs one Query, one claim per subject and one SendMessageBatch).
+Within one invocation the same lookups are not repeated, and a warm instance remembers the
+claims it saw (its own, and the pending ones a refused claim returns), so a batch of ten
+changes to one group costs one Query, at most one claim per subject and one SendMessageBatch,
+and the burst's later batches no claim at all.
 
 The message is a `vpcguard.drift` event (`events.parse_event` reads it) that the inspect
 function evaluates like any other: fixes, audit records and findings name the change event
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,8 +87,11 @@ class DriftPlanner:
     index: DependencyIndex
     queue_url: str
     window_seconds: int
+    # Subject ARN -> (end of its pending window, the change that claimed it). The drift
+    # function passes one dict per warm instance, so the claims of a burst's later batches
+    # cost no call; what is known to be pending is pending (the message is already queued).
+    pending: dict[str, tuple[int, str]] = field(default_factory=dict)
     _affected: dict[str, list[IndexedSubject]] = field(default_factory=dict)
-    _claimed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if not 1 <= self.window_seconds <= MAX_WINDOW_SECONDS:
@@ -104,24 +110,33 @@ class DriftPlanner:
         """Queue a re-evaluation of every subject that depends on what `change` changed,
         unless one is already pending for it."""
         subjects = self.affected(change)
+        now = int(time.time())
         entries: list[dict[str, Any]] = []
+        claims: dict[str, tuple[int, str]] = {}
+        coalesced = 0
         for arn, subject in sorted(subjects.items()):
-            if arn in self._claimed:
+            known = self.pending.get(arn)
+            if known and known[0] > now and known[1] != change.event_id:
+                coalesced += 1
                 continue
-            until = self.index.claim(arn, event_id=change.event_id, seconds=self.window_seconds)
-            if until is not None:
-                entries.append(send_entry(subject, change, until, str(len(entries))))
+            claim = self.index.claim(arn, event_id=change.event_id, seconds=self.window_seconds)
+            if claim.until is not None and claim.event_id:
+                claims[arn] = (claim.until, claim.event_id)
+            if claim.claimed:
+                entries.append(send_entry(subject, change, claim.until or now, str(len(entries))))
+            else:
+                coalesced += 1
         for start in range(0, len(entries), SQS_BATCH):
             self._send(entries[start : start + SQS_BATCH])
         # Only once sent: a failed send is retried with the record, and may claim again.
-        self._claimed.update(subjects)
+        self.pending.update(claims)
         return {
             "event_id": change.event_id,
             "event_name": change.event_name,
             "resources": list(change.resource_keys),
             "affected": sorted(subjects),
             "queued": len(entries),
-            "coalesced": len(subjects) - len(entries),
+            "coalesced": coalesced,
         }
 
     def _send(self, entries: list[dict[str, Any]]) -> None:

@@ -52,6 +52,13 @@ class DependencyIndexError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PendingClaim:
+    claimed: bool
+    until: int | None  # when the pending re-evaluation's window ends (None: not known)
+    event_id: str | None  # the change event that claimed it
+
+
+@dataclass(frozen=True)
 class IndexedSubject:
     type: str  # "model" | "transform_job"
     arn: str
@@ -122,10 +129,10 @@ class DependencyIndex:
 
     # --- coalescing ---------------------------------------------------------------------
 
-    def claim(self, subject_arn: str, *, event_id: str, seconds: int) -> int | None:
+    def claim(self, subject_arn: str, *, event_id: str, seconds: int) -> PendingClaim:
         """Claim the subject's next re-evaluation for `seconds` (one conditional UpdateItem
-        of its `#pending` item). Returns the end of the window when this change claimed it,
-        None when a re-evaluation is already pending (this change is coalesced into it).
+        of its `#pending` item). `claimed` says whether this change claimed it; if not, a
+        re-evaluation is already pending until `until` (this change is coalesced into it).
         The same change event may claim again (a retried record), so a failed send is
         never coalesced away."""
         now = int(time.time())
@@ -142,12 +149,19 @@ class DependencyIndex:
                     ":event": _s(event_id),
                     ":expires": _n(until + 3600),
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return None
-            raise
-        return until
+            response = getattr(exc, "response", {})
+            if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            item = response.get("Item") or {}
+            return PendingClaim(
+                claimed=False,
+                until=int(item["until_at"]["N"]) if "until_at" in item else None,
+                event_id=item.get("event_id", {}).get("S"),
+            )
+        return PendingClaim(claimed=True, until=until, event_id=event_id)
 
     # --- writing ------------------------------------------------------------------------
 
