@@ -80,10 +80,11 @@ class DriftPipeline:
 
 
 def evaluated_subjects(invocations: list[Invocation]) -> list[str]:
-    """The subjects the inspect function evaluated, from its "subject evaluated" log lines."""
+    """The subjects the inspect function evaluated and reported on, from its "subject
+    evaluated" log lines (a drift re-evaluation of a deleted subject is logged as skipped)."""
     out = []
     for invocation in invocations:
         for line in invocation.log_lines():
-            if line.get("message") == "subject evaluated":
+            if line.get("message") == "subject evaluated" and "skipped" not in line["result"]:
                 out.append(line["result"]["subject"])
     return out

@@ -139,3 +139,26 @@ def test_the_template_rules_route_every_change_event_and_nothing_else(drift):
     assert all("errorCode" not in b["detail"] for b in bodies)
     # The creation event went to the inspect path's work queue, not to drift.
     assert [json.loads(b)["detail"]["eventName"] for b in drift.pipeline.queued_bodies()] == ["CreateModel"]
+
+
+def test_a_subject_deleted_since_it_was_indexed_is_dropped_from_the_index_without_a_finding(drift, builder):
+    net = builder.compliant_vpc()
+    kept = builder.compliant_model("kept", net)
+    gone = builder.compliant_model("gone", net)
+    clients = AwsClients(region="us-east-1", endpoint_url=drift.stack.endpoint_url)
+    index = DependencyIndex(clients, drift.stack.refs["DependencyIndexTable"])
+    engine = Engine(clients, index_sink=index)
+    engine.evaluate_model("kept")
+    engine.evaluate_model("gone")
+    builder.client("sagemaker").delete_model(ModelName="gone")
+
+    drift.put_change(change_event("ModifyVpcAttribute", net.vpc_id))
+    drift.run_drift()
+    assert drift.queued_reevaluations() == 2
+    invocations = drift.run_reevaluations()
+    assert evaluated_subjects(invocations) == [kept]  # "gone" was looked up, then dropped
+    assert [s.arn for s in index.affected(net.vpc_id)] == [kept]
+    assert all(f.body["name"] != "gone" for f in drift.pipeline.findings())
+    skipped = [line["result"] for i in invocations for line in i.log_lines()
+               if line.get("message") == "subject evaluated" and "skipped" in line["result"]]
+    assert [(r["subject"], r["skipped"]) for r in skipped] == [(gone, "the subject no longer exists")]

@@ -63,6 +63,19 @@ class Inspector:
         stores it as the result of this event)."""
         report = self.evaluate(work)
         message_id = None
+        if work.change and _deleted(report):
+            # A drift re-evaluation of a subject deleted since it was indexed: its index
+            # entries are gone (the engine's index sink); there is nobody to tell.
+            log.info("%s %s no longer exists: drift re-evaluation dropped", report.type, report.name)
+            return {
+                "event_id": work.event_id,
+                "subject_type": report.type,
+                "subject": report.arn or report.name,
+                "skipped": "the subject no longer exists",
+                "audit": 0,
+                "message_id": None,
+                "change": work.change,
+            }
         if self.findings_topic_arn:
             message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report, work.change)
         elif notable_results(report):
@@ -91,3 +104,16 @@ class Inspector:
 
         summary = SecurityHubPublisher(self.engine.clients.client("securityhub")).publish(report)
         return list(summary.resolved)
+
+
+def _deleted(report: SubjectReport) -> bool:
+    """The report of a subject that could not be resolved because it does not exist."""
+    from .drift.index import NOT_FOUND_MARK
+    from .engine import RESOLUTION_CHECK_ID
+
+    return (
+        len(report.results) == 1
+        and report.results[0].check_id == RESOLUTION_CHECK_ID
+        and report.results[0].status.value == "ERROR"
+        and NOT_FOUND_MARK in report.results[0].detail
+    )
