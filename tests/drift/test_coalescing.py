@@ -118,3 +118,19 @@ def test_a_warm_instance_coalesces_a_bursts_later_batches_without_a_call(indexed
     result = next_batch.handle(parse_change_event(change_event("ModifySecurityGroupRules", w.a.security_group_id)))
     assert (result["queued"], result["coalesced"]) == (0, 3)
     assert clients.counter.snapshot() == {"dynamodb:Query": 1}
+
+
+def test_a_reevaluation_carries_the_subjects_region_not_the_changes():
+    """IAM's events are recorded in us-east-1; a model in eu-west-1 that uses the role is
+    re-evaluated as a subject of eu-west-1 (the inspect path refuses other regions)."""
+    from vpcguard.drift.coalesce import reevaluation_event
+    from vpcguard.drift.index import IndexedSubject
+    from vpcguard.events import parse_event
+
+    change = parse_change_event(change_event("DetachRolePolicy", "sagemaker-execution"))
+    assert change.region == "us-east-1"
+    subject = IndexedSubject("model", "arn:aws:sagemaker:eu-west-1:123456789012:model/churn", "churn")
+    work = parse_event(reevaluation_event(subject, change, 1_800_000_000))
+    assert (work.region, work.account) == ("eu-west-1", "123456789012")
+    assert work.subject_ref == subject.arn and work.subject_type == "model"
+    assert "DetachRolePolicy" in work.trigger and ACTOR in work.trigger and change.event_id in work.trigger

@@ -4,7 +4,9 @@ Exit codes (also in `vpcguard --help`):
   0  nothing at or above --fail-on failed
   1  a FAIL (or, in a dry run, WOULD_FIX: the problem is still there) at or above --fail-on
   2  a usage error, an AWS setup error (no credentials, no region, endpoint unreachable),
-     or any ERROR result (something could not be verified, e.g. an unknown model or an
+     a model or job ARN of another account or region than the credentials', an audit
+     record that could not be written (the change was then not made), or any ERROR result
+     (something could not be verified, e.g. an unknown model or an
      AccessDenied): one line on stderr, never a traceback.
 
 `scan --all` evaluates every model (and the transform jobs --jobs selects) through one shared
@@ -33,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
 from . import facts as F
-from .audit import audit_sink_for
+from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, parse_since, scan_account
 from .checks.base import all_checks, validate_ids
@@ -432,6 +434,11 @@ def _scan(args: argparse.Namespace) -> int:
         raise CliError("nothing to scan: give --model NAME and/or --transform-job NAME, or --all")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
+    # An ARN of another account or region is refused before anything is read or changed.
+    for name in models:
+        engine.scope.check_arn(name, "model")
+    for name in jobs:
+        engine.scope.check_arn(name, "transform job")
     reports = [engine.evaluate_model(name) for name in models]
     reports += [engine.evaluate_transform_job(name) for name in jobs]
     return _emit(args, reports)
@@ -501,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (CliError, AwsSetupError, ValueError) as exc:
+    except (CliError, AwsSetupError, AuditWriteError, ValueError) as exc:
         message = str(exc)
     except ClientError as exc:
         message = describe_error(exc)

@@ -56,14 +56,18 @@ def reevaluation_event(subject: IndexedSubject, change: ChangeEvent, until: int)
     """The message body: an EventBridge-shaped `vpcguard.drift` event. Its id (the inspect
     function's idempotency key) is the change event and the subject, so a redelivered change
     is evaluated once per subject."""
+    # The subject's own account and region (its ARN), not the change's: IAM's events are
+    # recorded in us-east-1 whatever the region of the models that use the role.
+    parts = subject.arn.split(":")
+    region, account = (parts[3], parts[4]) if len(parts) > 5 else (change.region, change.account)
     return {
         "version": "0",
         "id": f"drift-{change.event_id}-{_digest(subject.arn)[:16]}",
         "detail-type": DRIFT_DETAIL_TYPE,
         "source": DRIFT_SOURCE,
-        "account": change.account,
+        "account": account,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": change.region,
+        "region": region,
         "resources": [subject.arn],
         "detail": {"type": subject.type, "name": subject.arn, "until": until, "change": change.summary()},
     }
