@@ -367,18 +367,26 @@ def test_endpoint_and_security_group_writes_are_scoped():
             assert all(":vpc-endpoint/" in r for r in resources)
 
 
-@pytest.mark.parametrize("function, queue", [("InspectFunction", "WorkQueue"), ("NotifyFunction", "NotifyQueue")])
-def test_functions_consume_only_their_own_queue(function, queue):
+@pytest.mark.parametrize(
+    "function, queues",
+    [
+        # Drift (issue 13): the inspect function also reads the re-evaluation queue.
+        ("InspectFunction", ["WorkQueue", "ReevaluationQueue"]),
+        ("NotifyFunction", ["NotifyQueue"]),
+        ("DriftFunction", ["DriftQueue"]),
+    ],
+)
+def test_functions_consume_only_their_own_queue(function, queues):
     """SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage ... on every queue) to a
-    function with an SQS event; an explicit Deny outside the function's own queue undoes it."""
+    function with an SQS event; an explicit Deny outside the function's own queues undoes it."""
     props = RESOURCES[function]["Properties"]
-    [source] = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
-    assert source["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    sources = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
+    assert [s["Queue"] for s in sources] == [{"Fn::GetAtt": [q, "Arn"]} for q in queues]
     statements = [s for policy in props["Policies"] for s in policy["Statement"] if "Fn::If" not in s]
     denies = [s for s in statements if s["Effect"] == "Deny" and "NotResource" in s]
+    own = [{"Fn::GetAtt": [q, "Arn"]} for q in queues]
     assert any(
-        set(as_list(s["Action"])) >= SQS_CONSUME_ACTIONS and s["NotResource"] == {"Fn::GetAtt": [queue, "Arn"]}
-        for s in denies
+        set(as_list(s["Action"])) >= SQS_CONSUME_ACTIONS and as_list(s["NotResource"]) == own for s in denies
     ), function
 
 
