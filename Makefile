@@ -4,12 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint sam bytecode unit demo bench clean
+.PHONY: venv test lint sam bytecode unit demo bench clean checks-doc
 
+# The dev environment also imports the repository's test helpers (`tests.localaws`, the
+# local AWS that tests, demo and bench share) as a package: a .pth file puts the repository
+# root on the venv's path, so no script edits sys.path. They are never part of the wheel.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "vpcguard_dev_root.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -47,11 +51,19 @@ bytecode:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(PY) scripts/gen_checks_doc.py --check
 
+# pytest-xdist: one worker per core, each with its own moto server.
+PYTEST := $(VENV)/bin/pytest -n auto
+
+# The developers' fast path: everything but the tests marked slow (the pipeline tests that
+# run the built Lambda functions in their own processes; they need `make sam`).
 unit: venv
-	$(VENV)/bin/pytest
+	$(PYTEST) -m "not slow"
 
-test: lint sam unit
+# Everything, as CI runs it.
+test: lint sam
+	$(PYTEST)
 
 demo: venv sam
 	$(PY) scripts/demo.py
@@ -61,3 +73,7 @@ bench: venv sam
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+
+# docs/checks.md is generated from the checks (make lint fails when it is stale).
+checks-doc: venv
+	$(PY) scripts/gen_checks_doc.py

@@ -36,7 +36,6 @@ IMPORT_RATIO_TARGET = 1.5
 SIZE_TARGET_MB = 15
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.localaws
 
 from tests.localaws.builders import Builder  # noqa: E402
 from tests.localaws.population import build_population  # noqa: E402
@@ -194,7 +193,6 @@ def peak_memory(server: MotoProcess) -> float:
 def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     """Issue 4's two figures, from the `sam build` output (scripts/inspect_footprint.py):
     cold import of the inspect handler in a lean python3.11 vs `import boto3`, and size."""
-    sys.path.insert(0, str(ROOT / "scripts"))
     from inspect_footprint import RUNS, measure
 
     from tests.pipeline.runtime import ensure_built

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.localaws
 
 from demo_support import RULE, Expectations, describe_state, heading, print_audit_record, say  # noqa: E402
 from pipeline_demo import print_slack, run_pipeline  # noqa: E402

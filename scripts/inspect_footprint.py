@@ -152,7 +152,6 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     from tests.pipeline.runtime import ensure_built
 
     ensure_built()  # the build must be current (and carry its bytecode, as `make sam` leaves it)

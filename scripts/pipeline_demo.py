@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from demo_support import Expectations, first_sentence, heading, print_audit_record, say  # noqa: E402
 

@@ -1,14 +1,41 @@
-"""Shared fixtures: one moto server per test session, reset before each test."""
+"""Shared fixtures: one moto server per test session (per xdist worker), reset before each test."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import botocore.loaders
+import botocore.session
 import pytest
 
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION, LocalAws
+from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.engine import Engine
 from vpcguard.settings import Settings
+
+
+def _share_botocore_loader() -> None:
+    """Every boto3 Session in this process reads the service models through one botocore
+    Loader. A Session builds its own Loader, so every new Session (each AwsClients, each
+    Builder, each CLI run) parsed the large JSON models again: about half of the suite's
+    time. The Loader only reads botocore's own data files and caches what it parsed, so
+    sharing it changes no client's behaviour; event handlers, credentials and call counters
+    stay per Session. Only for the default data path: an AWS_DATA_PATH gets its own."""
+    shared: dict[str | None, botocore.loaders.Loader] = {}
+    create = botocore.loaders.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in shared:
+            shared[search_path_string] = create(search_path_string)
+        return shared[search_path_string]
+
+    botocore.session.create_loader = create_loader
+
+
+_share_botocore_loader()
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +51,15 @@ def endpoint_url(local_aws) -> str:
     return local_aws.endpoint_url
 
 
+@pytest.fixture(scope="session")
+def builder_clients() -> dict[str, Any]:
+    """The builders' boto3 clients, shared by every test of the session (one endpoint)."""
+    return {}
+
+
 @pytest.fixture
-def builder(endpoint_url) -> Builder:
-    return Builder(endpoint_url)
+def builder(endpoint_url, builder_clients) -> Builder:
+    return Builder(endpoint_url, clients=builder_clients)
 
 
 @pytest.fixture
@@ -54,3 +87,25 @@ def result_of(report, check_id: str):
     matches = [r for r in report.results if r.check_id == check_id]
     assert len(matches) == 1, f"{check_id} appears {len(matches)} times"
     return matches[0]
+
+
+# --- the command line, run in-process -------------------------------------------------------
+
+
+@pytest.fixture
+def aws_args(endpoint_url) -> list[str]:
+    """The flags that point the CLI at the local AWS."""
+    return ["--region", REGION, "--endpoint-url", endpoint_url]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """`vpcguard ARGV...` in-process: (exit code, stdout, stderr)."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
+    """`vpcguard ARGV... --format json`: (exit code, the parsed document, stderr)."""
+    code, out, err = run(capsys, *argv, "--format", "json")
+    return code, json.loads(out), err

@@ -10,21 +10,11 @@ import re
 
 import pytest
 
+from tests.conftest import run
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.progress import ProgressBar
-
-
-@pytest.fixture
-def aws_args(endpoint_url) -> list[str]:
-    return ["--region", REGION, "--endpoint-url", endpoint_url]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 class Tty(io.StringIO):

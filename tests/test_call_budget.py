@@ -1,4 +1,4 @@
-"""AWS call budget regressions (spec/architecture.md, "AWS call budget").
+"""AWS call budget regressions (docs/architecture.md, "The AWS call budget").
 
 These count calls through the engine's own counter (botocore `before-call` hooks on
 `AwsClients`), against moto's server; they assert counts, never timings.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run, run_json
 from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -29,22 +30,6 @@ SUBJECT_KEYS = {
 }
 RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
-
-
-@pytest.fixture
-def aws_args(endpoint_url) -> list[str]:
-    return ["--region", REGION, "--endpoint-url", endpoint_url]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
-    code, out, err = run(capsys, *argv, "--format", "json")
-    return code, json.loads(out), err
 
 
 def results_by_id(subject: dict) -> dict[str, dict]:
@@ -314,6 +299,20 @@ def test_bad_vpcguard_modes_environment_is_one_line_too(capsys, monkeypatch):
     monkeypatch.setenv("VPCGUARD_MODES", "vpc_dns_support=sometimes")
     code, _, err = run(capsys, "scan", "--model", "m", "--region", REGION)
     assert code == 2 and err.count("\n") == 1 and "vpc_dns_support=sometimes" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["scan", "--model", "m"], ["scan", "--all"], ["preflight", "--subnets", "s", "--security-groups", "g"]],
+)
+def test_unknown_check_id_in_vpcguard_modes_is_one_line_exit_2_before_any_aws_call(
+    capsys, monkeypatch, command
+):
+    monkeypatch.setenv("VPCGUARD_MODES", "vpc_dns_support=off,no_such_check=fix")
+    # An endpoint nothing listens on: any AWS call would end in a different error.
+    code, out, err = run(capsys, *command, "--region", REGION, "--endpoint-url", "http://127.0.0.1:9")
+    assert code == 2 and out == ""
+    assert err == "vpcguard: unknown check id(s): no_such_check\n"
 
 
 def test_argparse_usage_errors_exit_2_with_one_line(capsys):

@@ -1,5 +1,12 @@
+import subprocess
+import sys
+
 import pytest
 
+from tests.localaws.server import REGION
+from vpcguard.aws import AwsClients
+from vpcguard.engine import Engine
+from vpcguard.inspection import Inspector
 from vpcguard.settings import Settings, parse_modes
 
 
@@ -50,7 +57,6 @@ def test_defaults_write_nothing():
         ({"VPCGUARD_REMEDIATE": "maybe"}, "VPCGUARD_REMEDIATE must be true or false"),
         ({"VPCGUARD_MODES": "sg_self_ingress"}, "expected CHECK=MODE"),
         ({"VPCGUARD_MODES": "sg_self_ingress=auto"}, "expected CHECK=MODE"),
-        ({"VPCGUARD_MODES": "no_such_check=fix"}, "unknown check id(s): no_such_check"),
         ({"VPCGUARD_SLACK_TEAM_SECRETS": "[1]"}, "must be a JSON object"),
     ],
 )
@@ -61,3 +67,37 @@ def test_bad_settings_are_clear_errors(env, message):
 
 def test_parse_modes_repeatable_flags():
     assert parse_modes(["a=fix", "b=OFF"]) == {"a": "fix", "b": "off"}
+
+
+# --- check ids in modes: validated where the engine is built ------------------------------
+
+
+def test_an_unknown_check_id_in_modes_stops_the_engine_from_being_built():
+    settings = Settings.from_env({"VPCGUARD_MODES": "no_such_check=fix,vpc_dns_support=off"})
+    assert settings.modes == {"no_such_check": "fix", "vpc_dns_support": "off"}
+    with pytest.raises(ValueError, match=r"^unknown check id\(s\): no_such_check$"):
+        Engine(AwsClients(region=REGION), settings)
+
+
+def test_the_inspect_function_refuses_an_unknown_check_id_at_set_up():
+    env = {"VPCGUARD_MODES": "vpc_dns_support=fix,sg_self_ingres=off"}
+    with pytest.raises(ValueError, match=r"^unknown check id\(s\): sg_self_ingres$"):
+        Inspector.from_env(env, clients=AwsClients(region=REGION))
+
+
+def test_known_check_ids_build_an_engine():
+    engine = Engine(AwsClients(region=REGION), Settings(modes={"vpc_dns_support": "fix"}))
+    assert engine.settings.mode_for("vpc_dns_support", "notify") == "fix"
+
+
+def test_reading_settings_does_not_import_the_checks():
+    """The notify function reads settings and never evaluates: no check catalog for it."""
+    code = (
+        "import sys\n"
+        "from vpcguard.settings import Settings\n"
+        "Settings.from_env({'VPCGUARD_MODES': 'vpc_dns_support=off'})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('vpcguard.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "vpcguard.checks" not in done.stdout and "vpcguard.engine" not in done.stdout
+    assert "vpcguard.settings" in done.stdout

@@ -6,7 +6,7 @@ def test_compliant_model_passes_the_checks_written_so_far(builder, engine):
     net = builder.compliant_vpc()
     builder.compliant_model("good", net)
     report = engine.evaluate_model("good")
-    # What spec/checks.md says a compliant *model* gets instead of PASS: KMS and data
+    # What docs/checks.md says a compliant *model* gets instead of PASS: KMS and data
     # buckets are named only by a transform job.
     not_applicable = {"outside_access_path", "s3_bucket_policy_vpc_only"}
     for r in report.results:

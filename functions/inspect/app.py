@@ -162,7 +162,13 @@ def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    inspector = Inspector.from_env(clients=aws_clients())
+    clients = aws_clients()
+    # The function runs with its own role in its own account: its ARN names that account,
+    # so telling a foreign event apart costs no STS client and no call.
+    function_arn = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(function_arn) > 4:
+        clients.know_account(function_arn[4])
+    inspector = Inspector.from_env(clients=clients)
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         logger.remove_keys(RECORD_LOG_KEYS)

@@ -103,12 +103,21 @@ class CompliantVpc:
 
 
 class Builder:
-    def __init__(self, endpoint_url: str, region: str = REGION):
+    def __init__(self, endpoint_url: str, region: str = REGION, clients: dict[str, Any] | None = None):
+        """`clients`: a cache of boto3 clients for this endpoint and region to reuse (the
+        tests share one across tests: building a client costs more than most tests'
+        calls). The builder only makes calls with them; it registers no event handlers."""
         self.endpoint_url = endpoint_url
         self.region = region
-        self.session = boto3.Session(region_name=region)
-        self._clients: dict[str, Any] = {}
+        self._session: boto3.Session | None = None
+        self._clients: dict[str, Any] = {} if clients is None else clients
         self._counter = 0
+
+    @property
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            self._session = boto3.Session(region_name=self.region)
+        return self._session
 
     def client(self, service: str) -> Any:
         if service not in self._clients:

@@ -40,6 +40,10 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         fake_credentials()
+        # moto's EC2 loads 1,300 sample AMIs (each with a volume and a snapshot) whenever a
+        # region's EC2 is created, i.e. again after every reset: most of a reset's cost.
+        # Nothing here asks for images.
+        os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         moto_fidelity.apply()
         self._server.start()
         return self
@@ -50,7 +54,8 @@ class LocalAws:
     def reset(self) -> None:
         """Forget every resource (moto's reset API), between tests."""
         req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        urllib.request.urlopen(req, timeout=10).read()
+        # Generous: on a busy machine a reset has taken over 10 s.
+        urllib.request.urlopen(req, timeout=60).read()
 
 
 @contextmanager

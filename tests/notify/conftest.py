@@ -120,7 +120,7 @@ def result(check_id: str, status: str = "FAIL", severity: str = "HIGH", **kw: An
 
 
 def subject(results: list[dict[str, Any]], *, name: str = "scoring-model", kind: str = "model", tags=None) -> dict:
-    """A subject object in the contract's shape (spec/architecture.md)."""
+    """A subject object in the contract's shape (docs/architecture.md)."""
     resource = "transform-job" if kind == "transform_job" else "model"
     return {
         "type": kind,

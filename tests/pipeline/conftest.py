@@ -11,6 +11,14 @@ from .harness import Pipeline
 from .runtime import BuiltFunction, ensure_built
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that runs a built function (a fresh Python process per invocation) is
+    `slow`, whether or not its module says so: `make unit` leaves them out."""
+    for item in items:
+        if "built_inspect" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def built_inspect() -> BuiltFunction:
     ensure_built()

@@ -26,6 +26,9 @@ RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_id
 QUIET = {"PASS", "NOT_APPLICABLE", "EXEMPT"}
 SEVERITY_RANK = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
+# Each invocation is a fresh Python process importing the built function (as Lambda does).
+pytestmark = pytest.mark.slow
+
 
 def model_in_one_az_without_isolation(builder, name: str, **kwargs):
     """A model whose only gaps have no automatic fix (so the finding is the same whether or
@@ -74,10 +77,11 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert invocation.response == {"batchItemFailures": []}
     # The cold start's import builds no AWS client and loads no heavy optional package; the
     # evaluation builds each client it uses once, one DynamoDB client serving both the
-    # idempotency record and the audit table.
+    # idempotency record and the audit table. STS: the event names an account, which is
+    # compared with the credentials' own (vpcguard.scope, one GetCallerIdentity).
     assert invocation.clients_at_init == []
     assert invocation.heavy_packages_at_init == []
-    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns"]
+    assert sorted(invocation.clients_in_invocation) == ["dynamodb", "ec2", "iam", "sagemaker", "sns", "sts"]
 
     [finding] = pipeline.findings()
     body = finding.body
@@ -227,9 +231,11 @@ def test_enabled_fix_is_applied_recorded_and_published_as_fixed(pipeline, builde
     """With the stack's defaults (remediation on), the security-group fix runs from the
     Lambda path: the rule exists in AWS afterwards, the audit table has the record, and the
     finding says FIXED."""
+    # A fix that disappears is a failure, not a skip.
     check = get_check("sg_self_ingress")
-    if type(check).plan_fix is Check.plan_fix:
-        pytest.skip("sg_self_ingress has no automatic fix yet (remediation issue): nothing to apply")
+    assert check.meta.fixable and type(check).plan_fix is not Check.plan_fix, (
+        "sg_self_ingress has lost its automatic fix"
+    )
     net = builder.compliant_vpc()
     bare_group = builder.security_group(net.vpc_id, self_ingress=False)
     builder.model("fraud-v3", subnet_ids=net.subnet_ids, security_group_ids=[bare_group], role_arn=net.role_arn)

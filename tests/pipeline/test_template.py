@@ -23,7 +23,7 @@ TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
 INSPECT = RESOURCES["InspectFunction"]["Properties"]
 
-# spec/architecture.md "Settings", plus the Powertools idempotency table the handler reads.
+# docs/architecture.md "Settings", plus the Powertools idempotency table the handler reads.
 SETTINGS_VARIABLES = {
     "VPCGUARD_REMEDIATE", "VPCGUARD_DRY_RUN", "VPCGUARD_MODES", "VPCGUARD_FLOW_LOGS_LOG_GROUP",
     "VPCGUARD_FLOW_LOGS_ROLE_ARN", "VPCGUARD_FLOW_LOGS_S3_ARN", "VPCGUARD_AUDIT_TABLE",

@@ -1,6 +1,6 @@
 """AWS clients for the engine, with every API call counted.
 
-AWS calls are the product's main cost (spec/architecture.md, "AWS call budget"), so one
+AWS calls are the product's main cost (docs/architecture.md, "The AWS call budget"), so one
 `AwsClients` owns one boto3 session, hands out one client per service, and counts each
 logical call (not each retry) through botocore's `before-call` event.
 """
@@ -141,6 +141,13 @@ class AwsClients:
 
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
+
+    def know_account(self, account: str) -> None:
+        """Record the credentials' account when the caller already knows it for certain (a
+        Lambda function's own ARN names it), so no STS client or call is needed."""
+        if account.isdigit() and len(account) == 12:
+            with self._lock:
+                self._caller_account = self._caller_account or account
 
     def caller_account(self) -> str:
         """The credentials' account: one sts:GetCallerIdentity per AwsClients, remembered

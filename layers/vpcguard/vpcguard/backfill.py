@@ -1,6 +1,6 @@
 """Scan every model and transform job in an account: the core of `vpcguard scan --all`.
 
-AWS calls are the cost (spec/architecture.md, "AWS call budget"), so a backfill spends one
+AWS calls are the cost (docs/architecture.md, "The AWS call budget"), so a backfill spends one
 describe per subject and shares everything else:
 
 - models and jobs are enumerated with paginated List calls;

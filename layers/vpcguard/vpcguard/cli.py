@@ -283,9 +283,12 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
     for name in ("flow_logs_log_group", "flow_logs_role_arn", "flow_logs_s3_arn", "audit_table"):
         overrides[name] = getattr(args, name, None)
     try:
-        return Settings.from_env(env, **overrides)
+        settings = Settings.from_env(env, **overrides)
+        # VPCGUARD_MODES too, before any AWS call (the engine checks again when built).
+        validate_ids(settings.modes)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    return settings
 
 
 def cli_trigger(clients: AwsClients, settings: Settings) -> str:

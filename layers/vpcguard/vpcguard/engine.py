@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .audit import AuditWriteError
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks, check_ids
+from .checks.base import Check, all_checks, check_ids, validate_ids
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
@@ -123,7 +123,7 @@ class SubjectReport:
     audit: list[AuditRecord] = field(default_factory=list)
 
     def contract(self) -> dict[str, Any]:
-        """The subject object of spec/architecture.md (also the SNS message body)."""
+        """The subject object of docs/architecture.md (also the SNS message body)."""
         return self.model_dump(mode="json")
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
@@ -313,6 +313,8 @@ class Engine:
         # Anything with `.record(Subject, Snapshot | None)`: the drift dependency index.
         self.index_sink = index_sink
         self.checks: list[Check] = all_checks()
+        # A mode for a check that does not exist is a typo that would silently do nothing.
+        validate_ids(self.settings.modes)
 
     # --- public API -------------------------------------------------------------------
 

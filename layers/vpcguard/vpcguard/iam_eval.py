@@ -38,13 +38,13 @@ policy variables, and the `Principal` element (identity policies have none).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
+
+from .policy_doc import Statement, wildcard_match
+from .policy_doc import statements as policy_statements
 
 
 class Verdict(StrEnum):
@@ -91,28 +91,9 @@ class ActionDecision:
 # --- matching ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
-
-
-def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM wildcard match: `*` any run of characters, `?` one character."""
-    return _glob(pattern, ignore_case).fullmatch(value) is not None
-
-
 def action_matches(pattern: str, action: str) -> bool:
     """Action names are case-insensitive in IAM."""
-    return glob_match(pattern.strip(), action, ignore_case=True)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, str | Mapping):
-        return [value]
-    return list(value)
+    return wildcard_match(pattern.strip(), action, ignore_case=True)
 
 
 def _has_resource_level_permissions(action: str) -> bool:
@@ -122,7 +103,7 @@ def _has_resource_level_permissions(action: str) -> bool:
 
 
 def _pattern_scope(pattern: str, action: str) -> Scope:
-    if glob_match(pattern, "*"):
+    if wildcard_match(pattern, "*"):
         return Scope.ALL
     if not _has_resource_level_permissions(action):
         return Scope.NONE
@@ -130,44 +111,44 @@ def _pattern_scope(pattern: str, action: str) -> Scope:
     if len(parts) < 6 or parts[0] != "arn":
         return Scope.NONE
     service = action.partition(":")[0]
-    if not glob_match(parts[2], service, ignore_case=True):
+    if not wildcard_match(parts[2], service, ignore_case=True):
         return Scope.NONE
     return Scope.ALL if parts[5] == "*" else Scope.SOME
 
 
-def resource_scope(statement: Mapping[str, Any], action: str) -> Scope:
+def _statement(statement: Statement | Mapping[str, Any]) -> Statement:
+    return statement if isinstance(statement, Statement) else Statement.parse(statement)
+
+
+def resource_scope(statement: Statement | Mapping[str, Any], action: str) -> Scope:
     """How much of what `action` touches the statement's Resource/NotResource covers."""
-    if "Resource" in statement:
-        scopes = {_pattern_scope(str(p), action) for p in _as_list(statement["Resource"])}
+    stmt = _statement(statement)
+    if "Resource" in stmt.given:
+        scopes = {_pattern_scope(p, action) for p in stmt.resources}
         if Scope.ALL in scopes:
             return Scope.ALL
         return Scope.SOME if Scope.SOME in scopes else Scope.NONE
-    if "NotResource" in statement:
-        excluded = {_pattern_scope(str(p), action) for p in _as_list(statement["NotResource"])}
+    if "NotResource" in stmt.given:
+        excluded = {_pattern_scope(p, action) for p in stmt.not_resources}
         if Scope.ALL in excluded:
             return Scope.NONE
         return Scope.SOME if Scope.SOME in excluded else Scope.ALL
     return Scope.ALL
 
 
-def statement_matches_action(statement: Mapping[str, Any], action: str) -> bool:
-    if "Action" in statement:
-        return any(action_matches(str(p), action) for p in _as_list(statement["Action"]))
-    if "NotAction" in statement:
-        return not any(action_matches(str(p), action) for p in _as_list(statement["NotAction"]))
+def statement_matches_action(statement: Statement | Mapping[str, Any], action: str) -> bool:
+    stmt = _statement(statement)
+    if "Action" in stmt.given:
+        return any(action_matches(p, action) for p in stmt.actions)
+    if "NotAction" in stmt.given:
+        return not any(action_matches(p, action) for p in stmt.not_actions)
     return False
 
 
-def statements(document: Mapping[str, Any] | str | None) -> list[Mapping[str, Any]]:
+def statements(document: Mapping[str, Any] | str | None) -> list[Statement]:
     """The statements of a policy document (a dict, or its JSON text); Statement may be
     one dict or a list. Anything that is not a dict statement is skipped."""
-    if document is None or document == "":
-        return []
-    if isinstance(document, str):
-        document = json.loads(document)
-    if not isinstance(document, Mapping):
-        return []
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+    return list(policy_statements(document))
 
 
 # --- evaluation ----------------------------------------------------------------------
@@ -184,18 +165,18 @@ class _Findings:
 def _scan(policies: Mapping[str, Mapping[str, Any] | str | None], action: str) -> _Findings:
     found = _Findings([], [], [], [])
     for policy_name, document in policies.items():
-        for index, stmt in enumerate(statements(document)):
+        # The position among the policy's statement objects names the statement.
+        for position, stmt in enumerate(statements(document)):
             if not statement_matches_action(stmt, action):
                 continue
             scope = resource_scope(stmt, action)
             if scope == Scope.NONE:
                 continue
-            ref = StatementRef(policy=policy_name, index=index, sid=stmt.get("Sid") or None)
-            definite = scope == Scope.ALL and not stmt.get("Condition")
-            effect = str(stmt.get("Effect", "")).lower()
-            if effect == "allow":
+            ref = StatementRef(policy=policy_name, index=position, sid=stmt.sid)
+            definite = scope == Scope.ALL and stmt.unconditional
+            if stmt.allows:
                 (found.allows if definite else found.unverifiable_allows).append(ref)
-            elif effect == "deny":
+            elif stmt.denies:
                 (found.denies if definite else found.possible_denies).append(ref)
     return found
 

@@ -1,4 +1,4 @@
-"""The SNS findings message (spec/architecture.md, "Contracts other code relies on").
+"""The SNS findings message (docs/architecture.md, "The JSON contract").
 
 Body: the subject object of the JSON contract (`SubjectReport.contract()`), as JSON text.
 

@@ -1,26 +1,39 @@
 """Small, honest reading of S3 endpoint and bucket policies.
 
 Not an IAM evaluator (that is `iam_eval.py`): just what the S3 checks need. Statements are
-normalised once; actions and resources are matched with IAM's wildcards (`*`, `?`), actions
-case-insensitively. A target may itself be a wildcard pattern (e.g. the package-repository
-ARNs), so two questions are kept apart:
-
-- *covers*: every string the target stands for is matched (the target's own `*` is read as
-  a literal character, which a `*` in the pattern absorbs). Used for Deny statements, where
-  claiming too much would hide a gap.
-- *may match*: some string is matched by both. Used for Allow statements, where missing one
-  would hide an exposure.
+read by `policy_doc` (one shape for every policy reader); this module adds the S3
+questions: whether an endpoint policy is in effect the default full access, which package
+repositories it lets through, and whether a bucket policy's conditions admit a request
+from this VPC. Deny statements are credited only where they *cover* a target, Allow
+statements counted wherever they *may match* it (see `policy_doc.Statement`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from dataclasses import dataclass
 from typing import Any
 
-from .model import frozen_map
+from .policy_doc import Statement, statements, wildcard_match, wildcards_intersect
+
+__all__ = [
+    "GET_OBJECT",
+    "PACKAGE_REPO_RESOURCES",
+    "SOURCE_VPC",
+    "SOURCE_VPCE",
+    "RepoExposure",
+    "Statement",
+    "condition_keys",
+    "condition_true",
+    "condition_values",
+    "is_default_full_access",
+    "package_repo_deny_statement",
+    "package_repo_exposures",
+    "statements",
+    "suggested_endpoint_policy",
+    "wildcard_match",
+    "wildcards_intersect",
+]
 
 # The Amazon Linux / Amazon Linux 2 package repositories the guidance tells to deny.
 PACKAGE_REPO_RESOURCES = (
@@ -33,159 +46,6 @@ GET_OBJECT = "s3:GetObject"
 # Condition keys that pin a request to a VPC or an endpoint (compared lower-case).
 SOURCE_VPCE = "aws:sourcevpce"
 SOURCE_VPC = "aws:sourcevpc"
-
-
-# --- wildcard matching --------------------------------------------------------------------
-
-
-@lru_cache(maxsize=4096)
-def _regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM-style match of `value` (taken literally) against `pattern` (`*`, `?`)."""
-    return _regex(pattern, ignore_case).fullmatch(value) is not None
-
-
-def wildcards_intersect(a: str, b: str, *, ignore_case: bool = False) -> bool:
-    """True when some string is matched by both wildcard patterns."""
-    if ignore_case:
-        a, b = a.lower(), b.lower()
-
-    @cache
-    def meet(i: int, j: int) -> bool:
-        if i == len(a) and j == len(b):
-            return True
-        if i < len(a) and a[i] == "*":
-            # a's star produces nothing, or absorbs b's next token.
-            return meet(i + 1, j) or (j < len(b) and meet(i, j + 1))
-        if j < len(b) and b[j] == "*":
-            return meet(i, j + 1) or (i < len(a) and meet(i + 1, j))
-        if i == len(a) or j == len(b):
-            return False
-        return (a[i] == b[j] or "?" in (a[i], b[j])) and meet(i + 1, j + 1)
-
-    return meet(0, 0)
-
-
-# --- statements -----------------------------------------------------------------------------
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable) and not isinstance(value, Mapping):
-        return tuple(str(v) for v in value)
-    return (str(value),)
-
-
-def _everyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, Mapping):
-        return "*" in _strings(principal.get("AWS"))
-    return False
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One policy statement, with Action/Resource lists normalised to tuples."""
-
-    index: int
-    sid: str | None
-    effect: str  # "Allow" | "Deny"
-    actions: tuple[str, ...] = ()
-    not_actions: tuple[str, ...] = ()
-    resources: tuple[str, ...] = ()
-    not_resources: tuple[str, ...] = ()
-    # True when the statement applies to every principal (Principal "*" or absent, no NotPrincipal).
-    everyone: bool = True
-    # operator -> condition key (lower-case) -> values
-    conditions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=frozen_map)
-
-    @property
-    def label(self) -> str:
-        return f"statement {self.sid!r}" if self.sid else f"statement #{self.index + 1}"
-
-    @property
-    def allows(self) -> bool:
-        return self.effect.lower() == "allow"
-
-    @property
-    def denies(self) -> bool:
-        return self.effect.lower() == "deny"
-
-    @property
-    def unconditional(self) -> bool:
-        return not self.conditions
-
-    # Actions (case-insensitive) ------------------------------------------------------------
-
-    def action_covers(self, action: str) -> bool:
-        """Every action `action` stands for is in this statement."""
-        if self.not_actions:
-            return not any(wildcards_intersect(p, action, ignore_case=True) for p in self.not_actions)
-        return any(wildcard_match(p, action, ignore_case=True) for p in self.actions)
-
-    def action_may_match(self, action: str) -> bool:
-        """Some action `action` stands for is in this statement."""
-        if self.not_actions:
-            return not any(wildcard_match(p, action, ignore_case=True) for p in self.not_actions)
-        return any(wildcards_intersect(p, action, ignore_case=True) for p in self.actions)
-
-    # Resources (case-sensitive) ------------------------------------------------------------
-
-    def resource_covers(self, resource: str) -> bool:
-        if self.not_resources:
-            return not any(wildcards_intersect(p, resource) for p in self.not_resources)
-        return any(wildcard_match(p, resource) for p in self.resources)
-
-    def resource_may_match(self, resource: str) -> bool:
-        if self.not_resources:
-            return not any(wildcard_match(p, resource) for p in self.not_resources)
-        return any(wildcards_intersect(p, resource) for p in self.resources)
-
-    def resources_meeting(self, resource: str) -> tuple[str, ...]:
-        """This statement's own resource patterns that overlap `resource` (for Allow
-        statements, the part of the target they expose); `resource` itself for NotResource."""
-        if self.not_resources:
-            return (resource,) if self.resource_may_match(resource) else ()
-        return tuple(p for p in self.resources if wildcards_intersect(p, resource))
-
-
-def statements(document: Mapping[str, Any] | None) -> tuple[Statement, ...]:
-    """The policy's statements, normalised; a missing document has none."""
-    if not document:
-        return ()
-    raw = document.get("Statement", [])
-    if isinstance(raw, Mapping):
-        raw = [raw]
-    out = []
-    for index, s in enumerate(raw or []):
-        if not isinstance(s, Mapping):
-            continue
-        conditions = {
-            str(op): frozen_map({str(k).lower(): _strings(v) for k, v in (body or {}).items()})
-            for op, body in (s.get("Condition") or {}).items()
-        }
-        out.append(
-            Statement(
-                index=index,
-                sid=s.get("Sid"),
-                effect=str(s.get("Effect", "")),
-                actions=_strings(s.get("Action")),
-                not_actions=_strings(s.get("NotAction")),
-                resources=_strings(s.get("Resource")),
-                not_resources=_strings(s.get("NotResource")),
-                everyone="NotPrincipal" not in s and ("Principal" not in s or _everyone(s.get("Principal"))),
-                conditions=frozen_map(conditions),
-            )
-        )
-    return tuple(out)
 
 
 # --- conditions ------------------------------------------------------------------------------

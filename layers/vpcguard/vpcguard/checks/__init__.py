@@ -1,4 +1,4 @@
-"""The check catalog (spec/checks.md): one module per check, registered by decorator."""
+"""The check catalog (docs/checks.md): one module per check, registered by decorator."""
 
 from .base import Check, CheckMeta, all_checks, check_ids, get_check, register
 

@@ -48,6 +48,12 @@ def _listing(decisions: list[ActionDecision]) -> str:
 
 @register
 class ExecutionRoleVpcPermissions(Check):
+    """FAIL when the execution role's identity policies (inline, attached managed, and a
+    permissions boundary if any) do not allow every ENI action SageMaker needs in a VPC,
+    or an explicit Deny blocks one. Wildcards and NotAction count; an Allow that depends
+    on a Condition cannot be verified and fails at LOW, saying so. The result lists the
+    missing actions and a policy that grants them. An unreadable role is ERROR."""
+
     meta = CheckMeta(
         id="execution_role_vpc_permissions",
         title="Execution role allows the ENI actions SageMaker needs in a VPC",

@@ -74,6 +74,11 @@ def why_not_counted(log: FlowLog) -> str | None:
 
 @register
 class FlowLogsEnabled(Check):
+    """FAIL when no ACTIVE flow log recording ALL traffic covers the VPC (or every model
+    subnet). A flow log whose delivery failed, or that records only ACCEPT or REJECT, does
+    not count, and the result says which. Fix: a flow log for the VPC, traffic ALL, to the
+    configured CloudWatch Logs group or S3 bucket."""
+
     meta = CheckMeta(
         id="flow_logs_enabled",
         title="VPC flow logs record all traffic",

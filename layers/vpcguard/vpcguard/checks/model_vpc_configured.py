@@ -5,6 +5,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class ModelVpcConfigured(Check):
+    """FAIL when the model has no VpcConfig: it runs outside any VPC, and every other check
+    is then NOT_APPLICABLE. Also the ERROR result of a model or job that could not be read."""
+
     meta = CheckMeta(
         id="model_vpc_configured",
         title="Model runs in a VPC",

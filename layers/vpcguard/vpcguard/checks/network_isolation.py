@@ -5,6 +5,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class NetworkIsolation(Check):
+    """FAIL when the model's EnableNetworkIsolation is false (beyond AWS's guidance: the
+    container could reach the network on its own). INFORMATIONAL."""
+
     meta = CheckMeta(
         id="network_isolation",
         title="Model has network isolation enabled",

@@ -6,6 +6,11 @@ from .base import Check, CheckMeta, register
 
 @register
 class OutsideAccessPath(Check):
+    """FAIL when the subject needs an AWS service besides S3 (today KMS, when the job names
+    a KmsKeyId or VolumeKmsKeyId), the VPC has no interface endpoint for it, and not every
+    model subnet has a route to a NAT gateway. NOT_APPLICABLE when nothing besides S3 is
+    needed."""
+
     meta = CheckMeta(
         id="outside_access_path",
         title="A private path exists to the AWS services the job needs besides S3",

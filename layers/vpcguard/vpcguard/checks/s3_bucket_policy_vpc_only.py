@@ -92,6 +92,12 @@ def _pins(statement: Statement) -> str:
 
 @register
 class S3BucketPolicyVpcOnly(Check):
+    """FAIL when the job's input or output bucket has no bucket policy statement that denies
+    access unless the request comes through one of this VPC's S3 endpoints
+    (aws:SourceVpce) or from this VPC (aws:SourceVpc), or when its policy pins another VPC
+    or endpoint, so the job would be denied. Transform jobs only (NOT_APPLICABLE for a
+    model, which names no buckets)."""
+
     meta = CheckMeta(
         id="s3_bucket_policy_vpc_only",
         title="The job's buckets only accept requests from this VPC",

@@ -8,6 +8,11 @@ from .base import Check, CheckMeta, register
 
 @register
 class S3EndpointDeniesPackageRepos(Check):
+    """FAIL when the policy of an S3 endpoint serving the model subnets lets s3:GetObject
+    reach the Amazon Linux package repositories (packages.*, repo.*, amazonlinux.*
+    .amazonaws.com). An allow-list that leaves them out, or a Deny on them, passes. The
+    result carries the Deny statement to add. NOT_APPLICABLE without an S3 endpoint."""
+
     meta = CheckMeta(
         id="s3_endpoint_denies_package_repos",
         title="The S3 endpoint policy blocks the Amazon Linux package repositories",

@@ -50,6 +50,11 @@ def _describe(ep: VpcEndpoint) -> str:
 
 @register
 class S3EndpointExists(Check):
+    """FAIL when the VPC has no S3 endpoint in state `available` (a gateway endpoint for
+    com.amazonaws.REGION.s3, or an interface endpoint for S3). Opt-in fix: create a
+    gateway endpoint on the model subnets' effective route tables, with a policy that
+    denies the Amazon Linux package repositories."""
+
     meta = CheckMeta(
         id="s3_endpoint_exists",
         title="The VPC has an S3 endpoint",

@@ -9,6 +9,11 @@ from .base import Check, CheckMeta, register
 
 @register
 class S3EndpointPolicyRestricted(Check):
+    """FAIL when the policy of an S3 endpoint serving the model subnets is in effect the
+    default full-access policy: an unconditional Allow of every action on every resource to
+    everyone, and no Deny. The result suggests a policy limited to the job's buckets.
+    NOT_APPLICABLE when the VPC has no S3 endpoint."""
+
     meta = CheckMeta(
         id="s3_endpoint_policy_restricted",
         title="The S3 endpoint policy is not the default full access",

@@ -71,6 +71,11 @@ def shared_tables(
 
 @register
 class S3EndpointRoutes(Check):
+    """FAIL when an S3 gateway endpoint exists but the effective route table of a model
+    subnet is not attached to it (and no S3 interface endpoint with private DNS serves that
+    subnet), so the job's S3 traffic does not use the endpoint. Fix: add the missing route
+    tables to the endpoint (ModifyVpcEndpoint AddRouteTableIds)."""
+
     meta = CheckMeta(
         id="s3_endpoint_routes",
         title="The S3 gateway endpoint is on every model subnet's route table",

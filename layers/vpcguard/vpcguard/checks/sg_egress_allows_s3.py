@@ -45,6 +45,11 @@ def _covers_all(cidr: str, subnet_cidrs: list[str]) -> bool:
 
 @register
 class SgEgressAllowsS3(Check):
+    """FAIL when the model's security groups, taken together, do not allow outbound TCP 443
+    (or all traffic) to the S3 prefix list or to a CIDR that covers S3 (such as 0.0.0.0/0);
+    or, for a job with more than one instance, do not allow outbound traffic to the groups
+    themselves."""
+
     meta = CheckMeta(
         id="sg_egress_allows_s3",
         title="Security groups allow HTTPS egress to S3 (and to each other for multi-instance jobs)",

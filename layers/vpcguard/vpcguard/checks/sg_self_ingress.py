@@ -54,6 +54,12 @@ def fix_target(snap: Snapshot) -> SecurityGroup:
 
 @register
 class SgSelfIngress(Check):
+    """FAIL when no security group of the model accepts inbound traffic on all protocols from
+    a security group of the same model (itself or a sibling), so the instances of a
+    distributed job cannot talk to each other. A rule limited to some protocols or ports
+    is named in the result. HIGH for a job with more than one instance, MEDIUM for a model,
+    INFORMATIONAL for a one-instance job. Fix: an all-protocol rule from the group itself."""
+
     meta = CheckMeta(
         id="sg_self_ingress",
         title="Security groups allow all traffic between the job's instances",

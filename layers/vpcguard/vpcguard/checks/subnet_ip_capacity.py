@@ -8,6 +8,10 @@ IPS_PER_INSTANCE = 2  # the guidance: at least two private IPs per instance
 
 @register
 class SubnetIpCapacity(Check):
+    """FAIL when a model subnet has fewer free IP addresses than the job needs (two per
+    instance; a model alone counts as one instance). The result names each short subnet
+    with its numbers. HIGH when no subnet has room, MEDIUM when at least one has."""
+
     meta = CheckMeta(
         id="subnet_ip_capacity",
         title="Subnets have 2 free IP addresses per instance",

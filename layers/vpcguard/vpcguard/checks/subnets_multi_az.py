@@ -6,6 +6,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class SubnetsMultiAz(Check):
+    """FAIL when all the model's subnets are in one Availability Zone (beyond AWS's
+    guidance: an outage of that zone stops the job)."""
+
     meta = CheckMeta(
         id="subnets_multi_az",
         title="Model subnets span more than one Availability Zone",

@@ -6,6 +6,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class SubnetsPrivate(Check):
+    """FAIL when the effective route table of a model subnet sends 0.0.0.0/0 or ::/0 to an
+    internet gateway. A default route to a NAT gateway is fine."""
+
     meta = CheckMeta(
         id="subnets_private",
         title="Model subnets have no route to an internet gateway",

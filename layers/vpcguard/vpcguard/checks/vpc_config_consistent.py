@@ -6,6 +6,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class VpcConfigConsistent(Check):
+    """FAIL when a subnet or security group named in the model's VpcConfig does not exist, or
+    they are not all in one VPC. The other checks still judge what does exist."""
+
     meta = CheckMeta(
         id="vpc_config_consistent",
         title="VpcConfig subnets and security groups exist in one VPC",

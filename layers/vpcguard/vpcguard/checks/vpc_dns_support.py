@@ -11,6 +11,9 @@ from .base import Check, CheckMeta, register
 
 @register
 class VpcDnsSupport(Check):
+    """FAIL when the VPC's enableDnsSupport attribute is false: the standard S3 host names do
+    not resolve inside it. Opt-in fix: turn DNS support on (ModifyVpcAttribute)."""
+
     meta = CheckMeta(
         id="vpc_dns_support",
         title="VPC uses default DNS (enableDnsSupport)",
