@@ -19,8 +19,11 @@ the timings and memory figures are vpcguard's own, not the fake AWS's.
       peak RSS of the CLI process with --format jsonl, 5,000  target: at most 120 MB
       peak RSS growth from 1,000 to 5,000                     target: at most 15%
 
-Run from the repository root: `python scripts/bench.py [a|b|c|d|e ...]` runs only the named
-sections (all by default). Exit code 1 when a target is missed.
+  (f) drift: calls to handle a change event affecting 5 subjects and a burst of 50
+      changes, and the time from a change event to the finding (scripts/drift_bench.py).
+
+Run from the repository root: `python scripts/bench.py [a|b|c|d|e|f ...]` runs only the
+named sections (all by default). Exit code 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -314,6 +317,10 @@ def main(sections: set[str]) -> int:
             rows += budget_rows(server, sections)
         if "e" in sections:
             rows += streaming(server)
+        if "f" in sections:
+            from drift_bench import drift_rows  # scripts/ is this script's own folder
+
+            rows += drift_rows(server.endpoint_url, server.reset)
     finally:
         server.stop()
 
@@ -388,4 +395,4 @@ def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str,
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    raise SystemExit(main(set(sys.argv[1:]) or {"a", "b", "c", "d", "e"}))
+    raise SystemExit(main(set(sys.argv[1:]) or {"a", "b", "c", "d", "e", "f"}))

@@ -42,7 +42,7 @@ from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, iter_account, parse_since
 from .checks.base import all_checks, validate_ids
 from .engine import CheckResult, Engine, SubjectReport
-from .model import Severity
+from .model import Severity, Status
 from .output import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -243,6 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
         dest="scan_all",
         action="store_true",
         help="every model and transform job in the region (cannot be combined with --model/--transform-job)",
+    )
+    scan.add_argument(
+        "--affected-by",
+        metavar="RESOURCE",
+        help="every model (and, with --jobs, transform job) that depends on RESOURCE: a security group, "
+        "subnet, route table (or association), VPC endpoint, VPC or flow log id, a bucket name or "
+        "arn:aws:s3:::bucket, an IAM role ARN or a KMS key ARN",
+    )
+    scan.add_argument(
+        "--index-table",
+        metavar="NAME",
+        help="with --affected-by: read the dependents from this drift dependency index (the stack's "
+        "DependencyIndexTableName) instead of describing every model; the evaluations refresh it",
     )
     account = scan.add_argument_group("account scan (--all)")
     account.add_argument(
@@ -598,6 +611,14 @@ def _emit(
 def _scan(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
     jobs = list(dict.fromkeys(args.transform_job))
+    if args.affected_by is not None:
+        if args.scan_all or models or jobs:
+            raise CliError("--affected-by chooses the subjects itself: drop --all/--model/--transform-job")
+        from .drift.cli import scan_affected  # the drift package only when asked for
+
+        return scan_affected(args)
+    if args.index_table:
+        raise CliError("--index-table only applies with --affected-by")
     if args.scan_all:
         if models or jobs:
             raise CliError("--all scans every model and job: it cannot be combined with --model/--transform-job")

@@ -319,6 +319,13 @@ class Inventory:
                             for r in t.get("Routes", [])
                         ),
                         tags=_tags(t.get("Tags")),
+                        subnet_association_ids=frozen_map(
+                            {a["SubnetId"]: a["RouteTableAssociationId"] for a in assoc
+                             if a.get("SubnetId") and a.get("RouteTableAssociationId")}
+                        ),
+                        main_association_id=next(
+                            (a.get("RouteTableAssociationId") for a in assoc if a.get("Main")), None
+                        ),
                     )
                 )
             return tuple(tables)

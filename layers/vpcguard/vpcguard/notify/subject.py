@@ -68,6 +68,25 @@ def _string_attribute(attributes: Any, name: str) -> str | None:
     return None
 
 
+def change_from_sqs_body(body: str) -> dict[str, str] | None:
+    """What changed and who changed it, for a drift re-evaluation: the SNS envelope's
+    `change` and `changed_by` message attributes (vpcguard.publish). None for any other
+    message, or with raw message delivery (no envelope)."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("MessageAttributes"), dict):
+        return None
+    attributes = data["MessageAttributes"]
+    out = {
+        name: str(attributes[name].get("Value"))
+        for name in ("change", "changed_by")
+        if isinstance(attributes.get(name), dict) and attributes[name].get("Value")
+    }
+    return out if "change" in out else None
+
+
 def notified(results: Iterable[CheckResult]) -> list[CheckResult]:
     return [r for r in results if r.status in NOTIFIED_STATUSES]
 
