@@ -36,6 +36,7 @@ $(SAM_STAMP):
 # handler and layer from .aws-sam/build.
 sam: $(SAM_STAMP)
 	$(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint drift-iam-forwarder.yaml
 	$(SAM) build --cached
 	$(MAKE) --no-print-directory bytecode
 
@@ -44,7 +45,7 @@ sam: $(SAM_STAMP)
 # only by notify, stays source to keep the layer small). unchecked-hash: valid whatever the
 # file times become in the zip. Must be the runtime's Python version (python3.11).
 SAM_BUILD := .aws-sam/build
-BYTECODE := $(SAM_BUILD)/InspectFunction $(SAM_BUILD)/BackfillFunction $(SAM_BUILD)/VpcguardLayer/python/vpcguard
+BYTECODE := $(SAM_BUILD)/InspectFunction $(SAM_BUILD)/BackfillFunction $(SAM_BUILD)/DriftFunction $(SAM_BUILD)/VpcguardLayer/python/vpcguard
 bytecode:
 	python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BYTECODE)
 

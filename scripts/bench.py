@@ -11,12 +11,24 @@ the timings and memory figures are vpcguard's own, not the fake AWS's.
       subjects per second, and the ratio to a naive evaluation (a fresh inventory and
       resolver per subject, so VPC facts are re-read every time), measured on a sample
       and extrapolated per subject; peak memory.
+  (e) `vpcguard scan --all --jobs all` as a user runs it (a subprocess, output to a file)
+      beside the floor (scripts/bench_floor.py: bare boto3, the List pages and one
+      describe per subject, 8 threads), at 1,000 models / 10 VPCs + 200 jobs and at
+      5,000 models / 50 VPCs + 1,000 jobs:
+      wall time / the floor's                                 target: at most 1.15
+      peak RSS of the CLI process with --format jsonl, 5,000  target: at most 120 MB
+      peak RSS growth from 1,000 to 5,000                     target: at most 15%
 
-Run from the repository root. Exit code 1 when a target is missed.
+  (f) drift: calls to handle a change event affecting 5 subjects and a burst of 50
+      changes, and the time from a change event to the finding (scripts/drift_bench.py).
+
+Run from the repository root: `python scripts/bench.py [a|b|c|d|e|f ...]` runs only the
+named sections (all by default). Exit code 1 when a target is missed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -50,6 +62,11 @@ NAIVE_SAMPLE = 50
 ONE_JOB_TARGET = 18
 PER_MODEL_TARGET = 1.3
 PER_SUBJECT_TARGET = 1.2
+FLOOR_RATIO_TARGET = 1.15
+RSS_TARGET_MB = 120
+RSS_GROWTH_TARGET = 0.15
+# (e)'s worlds: (models, VPCs, jobs).
+STREAMING_WORLDS = ((1000, 10, 200), (5000, 50, 1000))
 
 
 class MotoProcess:
@@ -188,6 +205,85 @@ def peak_memory(server: MotoProcess) -> float:
     return peak / 2**20
 
 
+# --- (e) the CLI beside the floor -------------------------------------------------------------
+
+
+def run_child(argv: list[str], stdout_path: Path) -> tuple[float, float, str]:
+    """Runs argv with stdout to a file; returns (wall seconds, peak RSS in MiB of that
+    process alone, stderr, whose last line is `cpu_s=<user+system seconds>`). The RSS comes from /usr/bin/time, not from this process's
+    wait4: a child forked from the bench inherits the bench's high-water mark (Linux keeps
+    the pre-exec figure), so neither moto's nor the bench's memory may leak into it."""
+    start = time.perf_counter()
+    with open(stdout_path, "wb") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M\ncpu_s=%U+%S", *argv], stdout=out, stderr=subprocess.PIPE)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv[:6])} ... exited {proc.returncode}: {err.strip()[-500:]}")
+    rss_lines = [line for line in err.splitlines() if line.startswith("maxrss_kib=")]
+    return seconds, int(rss_lines[-1].split("=", 1)[1]) / 1024, err
+
+
+def cpu_seconds(err: str) -> float:
+    line = [x for x in err.splitlines() if x.startswith("cpu_s=")][-1]
+    user, system = line.split("=", 1)[1].split("+")
+    return float(user) + float(system)
+
+
+def cli_format() -> str:
+    """jsonl where this vpcguard has it; json before it (the `before` figures of issue 15)."""
+    from vpcguard import cli
+
+    formats = getattr(cli, "REPORT_FORMATS", ())
+    return "jsonl" if "jsonl" in formats else "json"
+
+
+def streaming(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
+    fmt = cli_format()
+    print(f"(e) `vpcguard scan --all --jobs all --format {fmt}` (a subprocess) beside the floor, same world, "
+          f"{WORKERS} threads each")
+    aws = ["--region", REGION, "--endpoint-url", server.endpoint_url]
+    out_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    rows: list[tuple[str, str, str, bool | None]] = []
+    rss: dict[int, float] = {}
+    for models, vpcs, jobs in STREAMING_WORLDS:
+        server.reset()
+        builder = Builder(server.endpoint_url)
+        print(f"  {models:,} models over {vpcs} VPCs + {jobs:,} jobs")
+        timed("built", lambda b=builder, m=models, v=vpcs, j=jobs: build_population(
+            b, models=m, vpcs=v, jobs=j, workers=WORKERS, prefix="e"))
+        floor_s, floor_rss, floor_err = run_child(
+            [sys.executable, str(ROOT / "scripts" / "bench_floor.py"), "--endpoint-url", server.endpoint_url,
+             "--region", REGION, "--workers", str(WORKERS)], out_dir / "vpcguard-bench-floor.json")
+        floor = json.loads((out_dir / "vpcguard-bench-floor.json").read_text())
+        report = out_dir / f"vpcguard-bench-{models}.{fmt}"
+        cli_s, cli_rss, cli_err = run_child(
+            [sys.executable, "-m", "vpcguard", "scan", "--all", "--jobs", "all", "--format", fmt,
+             "--max-workers", str(WORKERS), *aws], report)
+        size = report.stat().st_size / 2**20
+        ratio = cli_s / floor_s
+        floor_cpu, cli_cpu = cpu_seconds(floor_err), cpu_seconds(cli_err)
+        rss[models] = cli_rss
+        print(f"  floor: {floor['subjects']} subjects, {floor['calls']} calls, {floor_s:.2f} s, {floor_rss:.0f} MiB; "
+              f"vpcguard: {cli_s:.2f} s, {cli_rss:.0f} MiB peak RSS, {size:.1f} MiB of {fmt}; "
+              f"ratio {ratio:.2f}; CPU seconds (user+system) floor {floor_cpu:.1f}, vpcguard {cli_cpu:.1f}")
+        rows.append((f"(e) wall time / floor, {models:,} models + {jobs:,} jobs", f"{ratio:.2f}",
+                     f"<= {FLOOR_RATIO_TARGET}", ratio <= FLOOR_RATIO_TARGET))
+        rows.append((f"(e) vpcguard / floor seconds, {models:,} models", f"{cli_s:.1f}/{floor_s:.1f}", "-", None))
+        rows.append((f"(e) vpcguard / floor CPU seconds, {models:,} models", f"{cli_cpu:.1f}/{floor_cpu:.1f}", "-",
+                     None))
+        rows.append((f"(e) peak RSS, --format {fmt}, {models:,} models (floor {floor_rss:.0f})",
+                     f"{cli_rss:.0f} MiB", f"<= {RSS_TARGET_MB}" if models == 5000 else "-",
+                     cli_rss <= RSS_TARGET_MB if models == 5000 else None))
+        report.unlink()
+    small, large = rss[STREAMING_WORLDS[0][0]], rss[STREAMING_WORLDS[-1][0]]
+    growth = large / small - 1
+    rows.append(("(e) peak RSS growth, 1,000 -> 5,000 models", f"{growth:+.0%}", f"<= {RSS_GROWTH_TARGET:.0%}",
+                 growth <= RSS_GROWTH_TARGET))
+    print()
+    return rows
+
+
 def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     """Issue 4's two figures, from the `sam build` output (scripts/inspect_footprint.py):
     cold import of the inspect handler in a lean python3.11 vs `import boto3`, and size."""
@@ -217,16 +313,47 @@ def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     ]
 
 
-def main() -> int:
+def main(sections: set[str]) -> int:
     print(f"vpcguard bench: moto in a child process, {WORKERS} worker threads\n")
     server = MotoProcess().start()
     rows: list[tuple[str, str, str, bool | None]] = []
     try:
+        if sections & {"a", "b", "c"}:
+            rows += budget_rows(server, sections)
+        if "e" in sections:
+            rows += streaming(server)
+        if "f" in sections:
+            from drift_bench import drift_rows  # scripts/ is this script's own folder
+
+            rows += drift_rows(server.endpoint_url, server.reset)
+    finally:
+        server.stop()
+
+    if "d" in sections:
+        rows += footprint_rows()
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
+    print("-" * (width + 26))
+    for label, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
+    missed = [r[0] for r in rows if r[3] is False]
+    if missed:
+        print("\nTargets missed: " + "; ".join(missed))
+        return 1
+    return 0
+
+
+def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str, str, bool | None]]:
+    rows: list[tuple[str, str, str, bool | None]] = []
+    if "a" in sections:
         calls_a = one_job(server)
         total_a = sum(calls_a.values())
         rows.append(("(a) AWS calls, one transform job (nothing cached)", f"{total_a}", f"<= {ONE_JOB_TARGET}",
                      total_a <= ONE_JOB_TARGET))
 
+    if "b" in sections:
         server.reset()
         print("(b) 200 models over 5 VPCs")
         builder = Builder(server.endpoint_url)
@@ -237,6 +364,7 @@ def main() -> int:
         rows.append(("(b) calls per model beyond listing, 200 models / 5 VPCs", f"{per_model:.3f}",
                      f"<= {PER_MODEL_TARGET}", per_model <= PER_MODEL_TARGET))
 
+    if "c" in sections:
         server.reset()
         print("(c) 1,000 models over 10 VPCs plus 200 transform jobs")
         builder = Builder(server.endpoint_url)
@@ -267,24 +395,9 @@ def main() -> int:
             ("(c) peak memory, backfill (tracemalloc)", f"{peak:.1f} MiB", "-", None),
             ("(c) max RSS, bench process", f"{maxrss:.0f} MiB", "-", None),
         ]
-    finally:
-        server.stop()
-
-    rows += footprint_rows()
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
-    print("-" * (width + 26))
-    for label, value, target, ok in rows:
-        mark = "" if ok is None else ("yes" if ok else "NO")
-        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
-    missed = [r[0] for r in rows if r[3] is False]
-    if missed:
-        print("\nTargets missed: " + "; ".join(missed))
-        return 1
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    raise SystemExit(main())
+    raise SystemExit(main(set(sys.argv[1:]) or {"a", "b", "c", "d", "e", "f"}))

@@ -12,6 +12,9 @@
    template.yaml) -> SQS -> the inspect function from the `sam build` output -> SNS
    findings, with the fix it applied (scripts/pipeline_demo.py).
 4. Slack: the message the published finding produces, rendered as text.
+5. Guardrails: an SCP from the approved network (`vpcguard guardrails --from-account`), the
+   same lists as CloudFormation Guard rules, and a template preflight with a SARIF result
+   (scripts/guardrails_demo.py).
 
 Every stage checks what it shows; the demo exits 1 if an expectation failed. Run from the
 repository root (`make demo` builds the venv and the SAM output first).
@@ -34,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 from demo_support import RULE, Expectations, describe_state, heading, print_audit_record, say  # noqa: E402
+from guardrails_demo import run_guardrails_stage  # noqa: E402
 from pipeline_demo import print_slack, run_pipeline  # noqa: E402
 from report_screenshot import NoBrowser, screenshot  # noqa: E402
 
@@ -368,6 +372,11 @@ def main() -> int:
 
         heading(4, "Slack: the message the published finding produces, as text")
         print_slack(findings, expect)
+
+        mark = time.monotonic()
+        heading(5, "Guardrails: refuse a bad setup before it exists (SCP, Guard rules, template preflight)")
+        run_guardrails_stage(server.endpoint_url, builder, account, vpcguard_command(), expect)
+        timings.append(("guardrails", time.monotonic() - mark))
     finally:
         server.stop()
 
@@ -382,7 +391,8 @@ def main() -> int:
     say(f"HTML report of the first scan: {REPORTS / 'vpcguard-demo.html'}"
         + (f"; screenshot: {REPORTS / 'vpcguard-demo.png'}" if (REPORTS / "vpcguard-demo.png").exists() else ""))
     say(f"All {expect.held} expectations held: every check passes and fails somewhere; the fixable ones were "
-        "fixed, audited and pass on a re-scan; the pipeline published its finding and fix; Slack shows it.")
+        "fixed, audited and pass on a re-scan; the pipeline published its finding and fix; Slack shows it; "
+        "the guardrails refuse what the checks fail.")
     return 0
 
 

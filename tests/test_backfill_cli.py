@@ -138,7 +138,9 @@ def test_progress_bar_on_a_terminal_only(builder, capsys, aws_args, monkeypatch)
     out = capsys.readouterr().out
     assert code == 1 and json.loads(out)["summary"]["subjects"] == 3  # stdout is the report alone
     finals = [frame.rstrip() for frame in re.split(r"[\r\n]", drawn) if frame.strip()]
-    assert "describe models      [" + "#" * 30 + "] 2/2" in [f[: len("describe models      [") + 36] for f in finals]
+    # Jobs are described first (so the models they use are known); models are described as
+    # they are evaluated, streaming (issue 15).
+    assert "describe jobs        [" + "#" * 30 + "] 1/1" in [f[: len("describe jobs        [") + 36] for f in finals]
     assert any(f.startswith("evaluate") and "] 3/3" in f for f in finals), drawn
     assert drawn.endswith("\n")  # the terminal's prompt starts on a line of its own
 

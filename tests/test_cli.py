@@ -152,11 +152,13 @@ def test_table_keeps_pass_rows_to_one_line_and_wraps_failures():
     )
     lines = render_table([report], width=80).splitlines()
     assert lines[0] == "TRANSFORM JOB j (model m)  no VPC  4 instances"
-    assert lines[1].split()[:3] == ["PASS", "LOW", "a_check"] and lines[1].endswith("…")
-    assert lines[2].split()[:3] == ["FAIL", "HIGH", "b_check"]
-    continuation = [line for line in lines[3:] if line.startswith(" " * 20)]
+    # Issue 14: a subject's rows by status (FAIL first), then severity.
+    assert lines[1].split()[:3] == ["FAIL", "HIGH", "b_check"]
+    continuation = [line for line in lines[2:] if line.startswith(" " * 20)]
     assert len(continuation) >= 3  # 300 characters of detail in a ~30-column field
-    assert sum(line.count("word") for line in lines[2:]) == 60  # nothing of a failure is cut
+    pass_row = next(n for n, line in enumerate(lines) if line.split()[:1] == ["PASS"])
+    assert lines[pass_row].split()[:3] == ["PASS", "LOW", "a_check"] and lines[pass_row].endswith("…")
+    assert sum(line.count("word") for line in lines[1:pass_row]) == 60  # nothing of a failure is cut
     assert all(len(line) <= 80 for line in lines)
 
 
@@ -529,3 +531,116 @@ def test_python_dash_m_runs_the_cli():
         [sys.executable, "-m", "vpcguard", "checks"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "vpc_dns_support" in proc.stdout
+
+
+# --- issue 14: output traps ---------------------------------------------------------------------
+
+
+def test_output_json_is_the_format_as_in_the_aws_cli(builder, capsys, aws_args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    builder.compliant_model("good", builder.compliant_vpc())
+
+    code, out, err = run(capsys, "scan", "--model", "good", "--output", "json", *aws_args)
+
+    assert json.loads(out)["subjects"][0]["name"] == "good"
+    assert not (tmp_path / "json").exists() and err == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("text", "--output text: vpcguard has no text format; use --output json, --output table"),
+        ("report", "--output takes a format, as in the AWS CLI"),
+    ],
+)
+def test_output_that_is_no_format_is_refused_with_a_hint(capsys, value, message):
+    code, out, err = run(capsys, "scan", "--model", "m", "--output", value, "--region", REGION)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+    if value == "report":
+        assert "--output-file FILE (or -o FILE)" in err
+
+
+def test_output_file_infers_the_format_from_its_extension(builder, capsys, aws_args, tmp_path):
+    builder.compliant_model("good", builder.compliant_vpc())
+    for name, check in (
+        ("r.json", lambda text: json.loads(text)["subjects"][0]["name"] == "good"),
+        ("r.jsonl", lambda text: json.loads(text.splitlines()[-1])["summary"]["subjects"] == 1),
+        ("r.csv", lambda text: text.startswith("subject_type,subject_name")),
+        ("r.html", lambda text: text.startswith("<!DOCTYPE html>")),
+    ):
+        path = tmp_path / name
+        code, out, _ = run(capsys, "scan", "--model", "good", "-o", str(path), *aws_args)
+        assert out == "" and check(path.read_text()), name
+
+
+def test_output_dir_writes_one_file_per_format(builder, capsys, aws_args, tmp_path):
+    builder.compliant_model("good", builder.compliant_vpc())
+    out_dir = tmp_path / "reports"
+
+    code, out, err = run(
+        capsys, "scan", "--model", "good", "--output-dir", str(out_dir), "--format", "json,html,csv,jsonl", *aws_args
+    )
+
+    assert out == ""
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "vpcguard.csv", "vpcguard.html", "vpcguard.json", "vpcguard.jsonl",
+    ]
+    assert json.loads((out_dir / "vpcguard.json").read_text())["summary"]["subjects"] == 1
+
+
+def test_several_formats_without_an_output_dir_are_refused(capsys):
+    code, out, err = run(capsys, "scan", "--model", "m", "--format", "json,html", "--region", REGION)
+    assert code == 2 and "2 formats need --output-dir DIR" in err
+
+
+def test_table_in_a_pipe_is_not_wrapped_and_never_breaks_an_identifier(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    arn = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-20240501T120000"
+    detail = (
+        f"role {arn} lacks ec2:CreateNetworkInterface, ec2:CreateNetworkInterfacePermission in us-east-1a "
+        "and us-east-1b " + "word " * 40
+    )
+    report = SubjectReport(
+        type="model", name="m", arn="", region=REGION, account="", vpc_id="vpc-0123456789abcdef0",
+        instance_count=1, model_name="m", tags={},
+        results=[CheckResult(check_id="execution_role_vpc_permissions", status=Status.FAIL,
+                             severity=Severity.HIGH, title="t", detail=detail, fixable=False)],
+    )
+    # In a pipe (not a terminal, COLUMNS not exported): one line per result, whatever its length.
+    piped = cli.render_report("table", [report])
+    row = next(line for line in piped.splitlines() if line.startswith("  FAIL"))
+    assert arn in row and "ec2:CreateNetworkInterfacePermission" in row and len(row) > 200
+    # On a narrow terminal: wrapped at spaces only.
+    narrow = render_table([report], width=60)
+    for identifier in (arn, "ec2:CreateNetworkInterface,", "us-east-1a", "us-east-1b"):
+        assert any(identifier in line for line in narrow.splitlines()), identifier
+
+
+def test_a_subjects_rows_are_sorted_by_status_then_severity():
+    def result(check_id: str, status: Status, severity: Severity) -> CheckResult:
+        return CheckResult(check_id=check_id, status=status, severity=severity, title="t", detail="d", fixable=False)
+
+    report = SubjectReport(
+        type="model", name="m", arn="", region=REGION, account="", vpc_id=None, instance_count=1, model_name="m",
+        tags={}, results=[
+            result("p", Status.PASS, Severity.HIGH), result("f_low", Status.FAIL, Severity.LOW),
+            result("e", Status.ERROR, Severity.MEDIUM), result("f_high", Status.FAIL, Severity.HIGH),
+        ],
+    )
+    rows = [line.split()[2] for line in render_table([report], width=120).splitlines()[1:-2] if line.strip()]
+    assert rows == ["f_high", "f_low", "e", "p"]
+
+
+def test_aws_region_is_read_when_aws_default_region_is_not_set(builder, capsys, endpoint_url, monkeypatch, tmp_path):
+    builder.compliant_model("good", builder.compliant_vpc())
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+    code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url, "--format", "json")
+    assert json.loads(out)["subjects"][0]["region"] == REGION and err == ""
+
+    monkeypatch.delenv("AWS_REGION")
+    code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url)
+    assert code == 2 and out == ""
+    assert err == "vpcguard: no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)\n"

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from vpcguard.aws import AwsClients
 from vpcguard.notify import redaction
 from vpcguard.notify.notifier import Notifier
-from vpcguard.notify.subject import subject_from_sqs_record
+from vpcguard.notify.subject import change_from_sqs_body, subject_from_sqs_record
 from vpcguard.settings import Settings
 
 logger = Logger(service="vpcguard-notify")
@@ -52,7 +52,12 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
         remaining = None
         if hasattr(lambda_context, "get_remaining_time_in_millis"):
             remaining = lambda: lambda_context.get_remaining_time_in_millis() / 1000  # noqa: E731
-        outcome = get_notifier().notify(subject, delivery=record.message_id, remaining_seconds=remaining)
+        outcome = get_notifier().notify(
+            subject,
+            delivery=record.message_id,
+            remaining_seconds=remaining,
+            change=change_from_sqs_body(record.body),
+        )
     except Exception as exc:
         # The batch processor logs failures only at DEBUG: without this line a record would
         # reach the DLQ unexplained.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .deployment import INSPECT_FUNCTION, LocalDeployment, deploy
+from .drift_harness import DRIFT_FUNCTION, DriftPipeline
 from .harness import Pipeline
 from .runtime import BuiltFunction, ensure_built
 
@@ -32,3 +33,14 @@ def stack(endpoint_url) -> LocalDeployment:
 @pytest.fixture
 def pipeline(stack, built_inspect) -> Pipeline:
     return Pipeline(stack, built_inspect)
+
+
+@pytest.fixture(scope="session")
+def built_drift() -> BuiltFunction:
+    ensure_built()
+    return BuiltFunction(DRIFT_FUNCTION)
+
+
+@pytest.fixture
+def drift(pipeline, built_drift) -> DriftPipeline:
+    return DriftPipeline(pipeline, built_drift)

@@ -82,14 +82,16 @@ class LocalDeployment:
                 "AWS::StackName": STACK,
             }
         )
+        # Functions are not deployed, but roles (the sweep schedule's) name their ARNs.
+        for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
+            self.refs[logical_id] = f"{STACK}-{logical_id}"
+            self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{logical_id}"
         self._queues()
         self._topics()
         self._tables()
         self._log_groups()
         self._roles()
         self._rules()
-        for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
-            self.refs[logical_id] = f"{STACK}-{logical_id}"
         self._findings_subscriber()
         return self
 
@@ -101,10 +103,12 @@ class LocalDeployment:
         for logical_id in order:
             props = self.resolve(queues[logical_id].get("Properties", {}))
             attributes = {key: _queue_attribute(value) for key, value in props.items()}
-            url = sqs.create_queue(QueueName=f"{STACK}-{logical_id}", Attributes=attributes)["QueueUrl"]
+            # CloudFormation names a FIFO queue with the .fifo suffix SQS requires.
+            name = f"{STACK}-{logical_id}" + (".fifo" if props.get("FifoQueue") else "")
+            url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             self.refs[logical_id] = url
             self.attributes[(logical_id, "Arn")] = self.queue_arn(url)
-            self.attributes[(logical_id, "QueueName")] = f"{STACK}-{logical_id}"
+            self.attributes[(logical_id, "QueueName")] = name
 
     def _topics(self) -> None:
         sns = self.client("sns")
@@ -120,11 +124,15 @@ class LocalDeployment:
         for logical_id, resource in resources_of_type(self.template, "AWS::DynamoDB::Table").items():
             props = self.resolve(resource["Properties"])
             name = f"{STACK}-{logical_id}"
+            extra = {}
+            if props.get("GlobalSecondaryIndexes"):
+                extra["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             table = dynamodb.create_table(
                 TableName=name,
                 AttributeDefinitions=props["AttributeDefinitions"],
                 KeySchema=props["KeySchema"],
                 BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+                **extra,
             )["TableDescription"]
             ttl = props.get("TimeToLiveSpecification")
             if ttl:

@@ -35,6 +35,7 @@ BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 # (source folder, built folder) pairs whose .py files must be identical.
 _BUILT_COPIES = (
     (ROOT / "functions" / "inspect", BUILD_DIR / "InspectFunction"),
+    (ROOT / "functions" / "drift", BUILD_DIR / "DriftFunction"),
     (ROOT / "layers" / "vpcguard" / "vpcguard", BUILD_DIR / "VpcguardLayer" / "python" / "vpcguard"),
 )
 

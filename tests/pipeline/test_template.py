@@ -30,6 +30,8 @@ SETTINGS_VARIABLES = {
     "VPCGUARD_FINDINGS_TOPIC_ARN", "VPCGUARD_SLACK_SECRET_ARN", "VPCGUARD_SLACK_TEAM_SECRETS",
     "VPCGUARD_CHATBOT_TOPIC_ARN", "VPCGUARD_SECURITY_HUB", "VPCGUARD_STATE_TABLE", "VPCGUARD_DEDUP_SECONDS",
     "VPCGUARD_WORK_QUEUE_URL",
+    # Drift (issue 13): the dependency index every evaluation writes, and its entries' lifetime.
+    "VPCGUARD_INDEX_TABLE", "VPCGUARD_INDEX_TTL_DAYS",
 }
 WRITE_ACTIONS = {
     "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
@@ -70,7 +72,12 @@ def allows(statements: list[dict[str, Any]], action: str) -> bool:
 
 
 def test_rules_deliver_to_the_work_queue_with_retries_and_a_dead_letter_queue():
-    rules = {k: r["Properties"] for k, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"}
+    # The drift rules (change events, to the drift queue) are test_drift_template.py's.
+    rules = {
+        k: r["Properties"]
+        for k, r in RESOURCES.items()
+        if r["Type"] == "AWS::Events::Rule" and not k.startswith("Drift")
+    }
     assert set(rules) == {"SageMakerCreateCallsRule", "TransformJobStateRule"}
     for props in rules.values():
         [target] = props["Targets"]
@@ -255,8 +262,14 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
     settings = Settings.from_env(env, modes={"s3_endpoint_exists": "fix", "vpc_dns_support": "fix"})
     clients = AwsClients(region="us-east-1", endpoint_url=endpoint_url)
     from vpcguard.audit import audit_sink_for
+    from vpcguard.drift.index import DependencyIndex
 
-    engine = Engine(clients, settings, audit_sink=audit_sink_for(clients, settings.audit_table))
+    engine = Engine(
+        clients,
+        settings,
+        audit_sink=audit_sink_for(clients, settings.audit_table),
+        index_sink=DependencyIndex(clients, settings.index_table),
+    )
     inspector = Inspector(engine, settings.findings_topic_arn)
     for n, item in enumerate(account_with_every_gap):
         kind, name = item.split(":")
@@ -268,6 +281,7 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
         f"{IAM_PREFIX.get(op.split(':')[0], op.split(':')[0])}:{op.split(':')[1]}" for op in clients.counter.snapshot()
     }
     assert {"sagemaker:DescribeModel", "sagemaker:DescribeTransformJob", "ec2:DescribeSubnets", "sns:Publish"} <= seen
+    assert {"dynamodb:GetItem", "dynamodb:BatchWriteItem"} <= seen  # the dependency index
     denied = sorted(op for op in seen if not allows(inspect_statements(), op))
     assert denied == [], f"the inspect function calls these but template.yaml does not allow them: {denied}"
 
@@ -353,18 +367,26 @@ def test_endpoint_and_security_group_writes_are_scoped():
             assert all(":vpc-endpoint/" in r for r in resources)
 
 
-@pytest.mark.parametrize("function, queue", [("InspectFunction", "WorkQueue"), ("NotifyFunction", "NotifyQueue")])
-def test_functions_consume_only_their_own_queue(function, queue):
+@pytest.mark.parametrize(
+    "function, queues",
+    [
+        # Drift (issue 13): the inspect function also reads the re-evaluation queue.
+        ("InspectFunction", ["WorkQueue", "ReevaluationQueue"]),
+        ("NotifyFunction", ["NotifyQueue"]),
+        ("DriftFunction", ["DriftQueue"]),
+    ],
+)
+def test_functions_consume_only_their_own_queue(function, queues):
     """SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage ... on every queue) to a
-    function with an SQS event; an explicit Deny outside the function's own queue undoes it."""
+    function with an SQS event; an explicit Deny outside the function's own queues undoes it."""
     props = RESOURCES[function]["Properties"]
-    [source] = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
-    assert source["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    sources = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
+    assert [s["Queue"] for s in sources] == [{"Fn::GetAtt": [q, "Arn"]} for q in queues]
     statements = [s for policy in props["Policies"] for s in policy["Statement"] if "Fn::If" not in s]
     denies = [s for s in statements if s["Effect"] == "Deny" and "NotResource" in s]
+    own = [{"Fn::GetAtt": [q, "Arn"]} for q in queues]
     assert any(
-        set(as_list(s["Action"])) >= SQS_CONSUME_ACTIONS and s["NotResource"] == {"Fn::GetAtt": [queue, "Arn"]}
-        for s in denies
+        set(as_list(s["Action"])) >= SQS_CONSUME_ACTIONS and as_list(s["NotResource"]) == own for s in denies
     ), function
 
 

@@ -7,6 +7,7 @@ logical call (not each retry) through botocore's `before-call` event.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from typing import Any
@@ -21,6 +22,8 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+
+NO_REGION = "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)"
 
 ACCESS_DENIED_CODES = frozenset(
     {
@@ -102,10 +105,14 @@ class AwsClients:
         session: boto3.Session | None = None,
         max_attempts: int = 8,
     ) -> None:
+        # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what Lambda sets and what the
+        # AWS CLI v2 and the other SDKs read (before AWS_DEFAULT_REGION), so it works here too.
+        if not region and session is None:
+            region = os.environ.get("AWS_REGION") or None
         self.session = session or boto3.Session(profile_name=profile, region_name=region)
         self.region = region or self.session.region_name
         if not self.region:
-            raise AwsSetupError("no AWS region: pass --region or set AWS_REGION")
+            raise AwsSetupError(NO_REGION)
         self.endpoint_url = endpoint_url
         self.counter = CallCounter()
         # Adaptive retries absorb throttling; the API budget is shared with every other
@@ -182,7 +189,7 @@ def raise_if_setup_error(exc: BaseException) -> None:
             "no AWS credentials found: configure a profile (--profile) or AWS_* variables"
         ) from exc
     if isinstance(exc, NoRegionError):
-        raise AwsSetupError("no AWS region: pass --region or set AWS_REGION") from exc
+        raise AwsSetupError(NO_REGION) from exc
     if isinstance(exc, EndpointConnectionError):
         raise AwsSetupError(f"cannot reach AWS: {exc}") from exc
     if isinstance(exc, ClientError) and error_code(exc) in {

@@ -24,47 +24,75 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import __version__
+from . import __version__, guardrails
 from . import facts as F
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
-from .backfill import JOB_SCOPES, parse_since, scan_account
+from .backfill import JOB_SCOPES, iter_account, parse_since
 from .checks.base import all_checks, validate_ids
-from .engine import RESOLUTION_CHECK_ID, Engine
+from .engine import Engine
 from .model import Severity, Status
+from .output import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    BufferingWriter,
+    CsvWriter,
+    ErrorFilter,
+    JsonlWriter,
+    JsonWriter,
+    Tally,
+    Writer,
+    table_writer,
+    write_all,
+)
 from .progress import ProgressBar, wants_progress
 from .report import (
+    NO_WRAP,
     catalog_rows,
-    render_account_table,
+    output_width,
     render_catalog,
-    render_csv,
-    render_table,
-    scan_json_document,
     summary_line,
     use_colour,
 )
 from .reports_html import render_html
-from .results import CheckResult, SubjectReport, summarize
+from .results import CheckResult, SubjectReport
+from .sarif import Locate, sarif_log
 from .settings import Settings, parse_modes
+from .template_check import check_template
+from .templates import TemplateError
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
 
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_MAX_WORKERS = 8
-REPORT_FORMATS = ("table", "json", "csv", "html")
-# Statuses that leave the resource non-compliant: a dry run's WOULD_FIX changed nothing.
-_FAILING = {Status.FAIL, Status.WOULD_FIX}
+REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html")
+# What a report file's extension says about its format, when --format does not.
+FORMAT_BY_EXTENSION = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
+# The file --output-dir writes for a format.
+FILE_NAME_BY_FORMAT = {"table": "vpcguard.txt", "json": "vpcguard.json", "jsonl": "vpcguard.jsonl",
+                       "csv": "vpcguard.csv", "html": "vpcguard.html"}
+# `--output text` and friends: AWS CLI output formats vpcguard does not have.
+AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
 
 _EPILOG = """exit codes:
   0  clean: nothing at or above --fail-on failed
@@ -109,6 +137,18 @@ def _since(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _format_list(text: str) -> list[str]:
+    """`--format json,html`: known formats, in order, each once."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    for fmt in formats:
+        if fmt not in REPORT_FORMATS:
+            choices = ", ".join(repr(f) for f in REPORT_FORMATS)
+            raise argparse.ArgumentTypeError(f"invalid choice: {fmt!r} (choose from {choices})")
+    if not formats:
+        raise argparse.ArgumentTypeError("no format given")
+    return list(dict.fromkeys(formats))
+
+
 def _split_commas(values: Iterable[str]) -> list[str]:
     """`--subnets a b`, `--subnets a,b` and repeated flags all mean the same list."""
     out: list[str] = []
@@ -131,12 +171,27 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument(
         "--format",
-        choices=REPORT_FORMATS,
-        default="table",
-        help="table (default), json (the contract document), csv (one row per result) "
-        "or html (one self-contained page)",
+        type=_format_list,
+        metavar="FORMAT[,FORMAT...]",
+        help="table (default), json (the contract document, compact unless --pretty), jsonl (one subject "
+        "per line as each is evaluated, then a summary line: constant memory, for large accounts), "
+        "csv (one row per result, streamed) or html (one self-contained page; holds every report "
+        "in memory until the end). Several, comma-separated, with --output-dir. Default: from "
+        "--output-file's extension, else table",
     )
-    group.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    group.add_argument(
+        "--output",
+        dest="output_format",
+        metavar="FORMAT",
+        help="the format, as the AWS CLI's --output means it (json, table, ...); same as --format",
+    )
+    group.add_argument(
+        "-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    group.add_argument(
+        "--output-dir", metavar="DIR", help="write one file per --format into DIR (vpcguard.json, vpcguard.html, ...)"
+    )
+    group.add_argument("--pretty", action="store_true", help="indent json (two spaces)")
     group.add_argument(
         "--fail-on",
         type=_severity,
@@ -190,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="every model and transform job in the region (cannot be combined with --model/--transform-job)",
     )
+    scan.add_argument(
+        "--affected-by",
+        metavar="RESOURCE",
+        help="every model (and, with --jobs, transform job) that depends on RESOURCE: a security group, "
+        "subnet, route table (or association), VPC endpoint, VPC or flow log id, a bucket name or "
+        "arn:aws:s3:::bucket, an IAM role ARN or a KMS key ARN",
+    )
+    scan.add_argument(
+        "--index-table",
+        metavar="NAME",
+        help="with --affected-by: read the dependents from this drift dependency index (the stack's "
+        "DependencyIndexTableName) instead of describing every model; the evaluations refresh it",
+    )
     account = scan.add_argument_group("account scan (--all)")
     account.add_argument(
         "--since", type=_since, metavar="DATE", help="only subjects created after DATE (YYYY-MM-DD or ISO 8601)"
@@ -221,12 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a VpcConfig before CreateModel / CreateTransformJob",
         description="Check subnets and security groups before any model exists. Read-only. "
         "Evaluated as a model, or as a transform job when it names an instance count above 1, "
-        "data locations or KMS keys.",
+        "data locations or KMS keys. With --template, every SageMaker model of a CloudFormation/SAM "
+        "template or Terraform plan instead (docs/guardrails.md).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preflight.add_argument("--subnets", nargs="+", action="extend", required=True, metavar="SUBNET")
-    preflight.add_argument("--security-groups", nargs="+", action="extend", required=True, metavar="SG")
+    preflight.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    preflight.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    preflight.add_argument(
+        "--template",
+        metavar="FILE",
+        help="check every SageMaker model of a CloudFormation/SAM template (YAML or JSON) or a Terraform "
+        "plan (terraform show -json) instead of --subnets/--security-groups",
+    )
+    preflight.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable; wins over its Default)",
+    )
     preflight.add_argument("--instance-count", type=_positive_int, default=1, metavar="N")
     preflight.add_argument(
         "--role-arn", metavar="ARN", help="the execution role (without it the role check is not run)"
@@ -236,12 +318,51 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
+    _allow_format(preflight, "sarif", "sarif (SARIF 2.1.0 for code scanning; with --template, file and line)")
     preflight.set_defaults(handler=_preflight)
+
+    _add_guardrails_parser(commands)
 
     checks = commands.add_parser("checks", help="list the check catalog")
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.set_defaults(handler=_checks)
     return parser
+
+
+def _allow_format(parser: argparse.ArgumentParser, fmt: str, described: str) -> None:
+    """Add one more --format choice to a subcommand that took _add_output_options."""
+    for action in parser._actions:
+        if "--format" in action.option_strings and action.choices is not None and fmt not in action.choices:
+            action.choices = (*action.choices, fmt)
+            action.help = f"{action.help}; {described}"
+
+
+def _add_guardrails_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "guardrails",
+        help="write an SCP or CloudFormation Guard rules that refuse what the checks detect",
+        description="Write a service control policy (--format scp, the default) denying CreateModel outside "
+        "the approved subnets and security groups (and CreateTransformJob without KMS keys or for "
+        "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
+        "(--format guard). See docs/guardrails.md.",
+    )
+    parser.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
+    parser.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    parser.add_argument(
+        "--from-account",
+        action="store_true",
+        help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
+    )
+    parser.add_argument("--require-network-isolation", action="store_true")
+    parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
+    parser.add_argument(
+        "--approved-models", nargs="+", action="extend", default=[], metavar="ARN",
+        help="transform jobs only for these model ARNs (wildcards allowed)",
+    )
+    parser.add_argument("--format", choices=("scp", "guard"), default="scp")
+    parser.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
+    _add_aws_options(parser)
+    parser.set_defaults(handler=_guardrails)
 
 
 # --- building the engine -------------------------------------------------------------------
@@ -312,91 +433,177 @@ def build_engine(args: argparse.Namespace, settings: Settings) -> Engine:
 
 # --- outcome -------------------------------------------------------------------------------
 
-ErrorFilter = Callable[[SubjectReport, CheckResult], bool]
-
-
-def _counted_errors(reports: Sequence[SubjectReport], ignore: ErrorFilter | None) -> list[tuple[SubjectReport, CheckResult]]:
-    return [
-        (report, result)
-        for report in reports
-        for result in report.results
-        if result.status == Status.ERROR and not (ignore and ignore(report, result))
-    ]
-
 
 def exit_code(
-    reports: Sequence[SubjectReport], fail_on: Severity = DEFAULT_FAIL_ON, ignore_error: ErrorFilter | None = None
+    reports: Iterable[SubjectReport], fail_on: Severity = DEFAULT_FAIL_ON, ignore_error: ErrorFilter | None = None
 ) -> int:
     """2 for any ERROR result (bar the ones `ignore_error` accepts), else 1 for a failing
     result at or above `fail_on`, else 0."""
-    if _counted_errors(reports, ignore_error):
-        return EXIT_ERROR
+    tally = Tally(fail_on, ignore_error)
     for report in reports:
-        for result in report.results:
-            if result.status in _FAILING and result.severity.rank >= fail_on.rank:
-                return EXIT_FINDINGS
-    return EXIT_OK
+        tally.add(report)
+    return tally.exit_code
 
 
-def error_line(reports: Sequence[SubjectReport], ignore_error: ErrorFilter | None = None) -> str | None:
+def error_line(reports: Iterable[SubjectReport], ignore_error: ErrorFilter | None = None) -> str | None:
     """The one stderr line for ERROR results: the first one in full, and how many more."""
-    errors = _counted_errors(reports, ignore_error)
-    if not errors:
-        return None
-    report, result = errors[0]
-    detail = " ".join(result.detail.split())
-    unresolved = len(report.results) == 1 and result.check_id == RESOLUTION_CHECK_ID
-    if unresolved:  # the subject itself could not be read; the detail says which and why
-        line = f"vpcguard: {detail}"
-    else:
-        kind = "transform job" if report.type == "transform_job" else "model"
-        line = f"vpcguard: {kind} {report.name}: {result.check_id} could not be evaluated: {detail}"
-    if len(errors) > 1:
-        line += f" (and {len(errors) - 1} more ERROR result{'s' if len(errors) > 2 else ''})"
-    return line
+    tally = Tally(DEFAULT_FAIL_ON, ignore_error)
+    for report in reports:
+        tally.add(report)
+    return tally.error_line()
+
+
+def make_writer(
+    fmt: str, stream: TextIO, *, account: bool = False, pretty: bool = False, width: int | None = None,
+    colour: bool = False,
+) -> Writer:
+    """The writer of one format. The table of an account scan is its summary (by check, by
+    VPC, failing subjects, errors), since one block per subject would run to thousands of lines."""
+    if fmt == "json":
+        return JsonWriter(stream, pretty=pretty)
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    if fmt == "csv":
+        return CsvWriter(stream)
+    if fmt == "html":
+        title = "vpcguard account scan" if account else "vpcguard scan"
+        return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
+    return table_writer(stream, account=account, width=width, colour=colour)
 
 
 def render_report(
-    fmt: str, reports: list[SubjectReport], *, account: bool = False, colour: bool = False
+    fmt: str,
+    reports: list[SubjectReport],
+    *,
+    account: bool = False,
+    colour: bool = False,
+    pretty: bool = False,
+    width: int | None = None,
 ) -> str:
-    """The report in `fmt`; the table of an account scan is its summary (by check, by VPC,
-    failing subjects, errors), since one block per subject would run to thousands of lines."""
-    if fmt == "json":
-        return json.dumps(scan_json_document(reports), indent=2) + "\n"
-    if fmt == "csv":
-        return render_csv(reports)
-    if fmt == "html":
-        return render_html(reports, title="vpcguard account scan" if account else "vpcguard scan")
-    if account:
-        return render_account_table(reports, colour=colour)
-    return render_table(reports, colour=colour)
+    """The whole report in `fmt`, as text, laid out for stdout (width None) or `width`."""
+    out = io.StringIO()
+    width = output_width(sys.stdout) if width is None else width
+    write_all(make_writer(fmt, out, account=account, pretty=pretty, colour=colour, width=width), reports)
+    return out.getvalue()
+
+
+def _formats(args: argparse.Namespace) -> list[str]:
+    """The formats asked for: --format (a comma list), --output (the AWS CLI's spelling),
+    else the --output-file's extension, else table."""
+    given = list(args.format or [])
+    aws_style = (args.output_format or "").strip().lower()
+    if aws_style and aws_style not in REPORT_FORMATS and _looks_like_a_path(args.output_format):
+        # vpcguard's --output FILE from before --output-file: scripts that use it keep working.
+        if args.output_file:
+            raise CliError("--output names a format; the file goes in --output-file alone")
+        args.output_file, args.output_format, aws_style = args.output_format, None, ""
+    if aws_style:
+        if aws_style in AWS_CLI_ONLY_FORMATS:
+            raise CliError(
+                f"--output {aws_style}: vpcguard has no {aws_style} format; use --output json, --output table "
+                f"or --format {', '.join(REPORT_FORMATS)}"
+            )
+        if aws_style not in REPORT_FORMATS:
+            raise CliError(
+                f"--output takes a format, as in the AWS CLI ({', '.join(REPORT_FORMATS)}), not "
+                f"{args.output_format!r}; to write the report to a file use --output-file FILE (or -o FILE)"
+            )
+        if given and given != [aws_style]:
+            raise CliError(f"--output {aws_style} and --format {','.join(given)} disagree: give one of them")
+        given = [aws_style]
+    if not given and args.output_file:
+        suffix = Path(args.output_file).suffix.lower()
+        given = [FORMAT_BY_EXTENSION.get(suffix, "table")]
+    given = list(dict.fromkeys(given)) or ["table"]
+    if len(given) > 1 and not args.output_dir:
+        raise CliError(f"{len(given)} formats need --output-dir DIR (one file each), or give one --format")
+    if args.output_dir and args.output_file:
+        raise CliError("--output-file and --output-dir cannot be combined: one file, or one file per format")
+    return given
+
+
+def _looks_like_a_path(value: str) -> bool:
+    return os.sep in value or "/" in value or "." in value
+
+
+def _open_outputs(args: argparse.Namespace, formats: list[str]) -> list[tuple[str, str | None, TextIO]]:
+    """(format, path or None for stdout, stream) for each output, every file opened before
+    the scan starts, so a bad path is found before minutes of work."""
+    if args.output_dir:
+        directory = Path(args.output_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        paths: list[str | None] = [str(directory / FILE_NAME_BY_FORMAT[f]) for f in formats]
+    else:
+        paths = [args.output_file]
+    outputs: list[tuple[str, str | None, TextIO]] = []
+    for fmt, path in zip(formats, paths, strict=True):
+        if path is None:
+            outputs.append((fmt, None, sys.stdout))
+            continue
+        try:
+            # newline="": the CSV writer's \r\n line ends stay as they are on every platform.
+            outputs.append((fmt, path, open(path, "w", encoding="utf-8", newline="")))  # noqa: SIM115
+        except OSError as exc:
+            for _, _, opened in outputs:
+                if opened is not sys.stdout:
+                    opened.close()
+            raise CliError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    return outputs
 
 
 def _emit(
     args: argparse.Namespace,
-    reports: list[SubjectReport],
+    reports: Iterable[SubjectReport] | Callable[[], Iterable[SubjectReport]],
     ignore_error: ErrorFilter | None = None,
     *,
     account: bool = False,
 ) -> int:
-    output = getattr(args, "output", None)
-    if output:
-        text = render_report(args.format, reports, account=account)
-        try:
-            # newline="": the CSV writer's \r\n line ends stay as they are on every platform.
-            with open(output, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise CliError(f"cannot write the report to {output}: {exc.strerror or exc}") from None
-        if wants_progress(sys.stderr):
-            print(f"vpcguard: {summary_line(summarize(reports))}; report in {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(render_report(args.format, reports, account=account, colour=use_colour(sys.stdout)))
-        sys.stdout.flush()
-    line = error_line(reports, ignore_error)
+    """Write `reports` (or what the callable returns, called once the outputs are open) in
+    every format asked for, one report at a time; the one stderr line; the exit code."""
+    formats = _formats(args)
+    outputs = _open_outputs(args, formats)
+    tally = Tally(args.fail_on, ignore_error)
+    writers: list[Writer] = []
+    try:
+        for fmt, path, stream in outputs:
+            terminal = path is None
+            writers.append(
+                make_writer(
+                    fmt,
+                    stream,
+                    account=account,
+                    pretty=args.pretty,
+                    width=output_width(stream) if terminal else NO_WRAP,
+                    colour=terminal and use_colour(stream),
+                )
+            )
+        for writer in writers:
+            writer.start()
+        for report in reports() if callable(reports) else reports:
+            tally.add(report)
+            for writer in writers:
+                writer.write(report)
+        for writer in writers:
+            writer.finish(dict(tally.summary))
+    except OSError as exc:
+        where = next((p for _, p, _ in outputs if p), "stdout")
+        raise CliError(f"cannot write the report to {where}: {exc.strerror or exc}") from None
+    finally:
+        for _, path, stream in outputs:
+            if path is not None:
+                stream.close()
+            else:
+                stream.flush()
+    files = [path for _, path, _ in outputs if path]
+    if files and wants_progress(sys.stderr):
+        print(f"vpcguard: {summary_line(tally.summary)}; report in {', '.join(files)}", file=sys.stderr)
+    line = tally.error_line()
     if line:
         print(line, file=sys.stderr)
-    return exit_code(reports, args.fail_on, ignore_error)
+    return tally.exit_code
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -405,6 +612,14 @@ def _emit(
 def _scan(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
     jobs = list(dict.fromkeys(args.transform_job))
+    if args.affected_by is not None:
+        if args.scan_all or models or jobs:
+            raise CliError("--affected-by chooses the subjects itself: drop --all/--model/--transform-job")
+        from .drift.cli import scan_affected  # the drift package only when asked for
+
+        return scan_affected(args)
+    if args.index_table:
+        raise CliError("--index-table only applies with --affected-by")
     if args.scan_all:
         if models or jobs:
             raise CliError("--all scans every model and job: it cannot be combined with --model/--transform-job")
@@ -417,13 +632,17 @@ def _scan(args: argparse.Namespace) -> int:
         raise CliError("nothing to scan: give --model NAME and/or --transform-job NAME, or --all")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
+    _formats(args)  # a usage error before any AWS call
     # An ARN of another account or region is refused before anything is read or changed.
     for name in models:
         engine.scope.check_arn(name, "model")
     for name in jobs:
         engine.scope.check_arn(name, "transform job")
-    reports = [engine.evaluate_model(name) for name in models]
-    reports += [engine.evaluate_transform_job(name) for name in jobs]
+
+    def reports() -> Iterable[SubjectReport]:
+        yield from (engine.evaluate_model(name) for name in models)
+        yield from (engine.evaluate_transform_job(name) for name in jobs)
+
     return _emit(args, reports)
 
 
@@ -431,8 +650,9 @@ def _scan_all(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     clients = build_clients(args)
     progress = ProgressBar(sys.stderr) if wants_progress(sys.stderr) else None
-    try:
-        reports = scan_account(
+
+    def reports() -> Iterable[SubjectReport]:
+        return iter_account(
             clients,
             settings,
             jobs=args.jobs or "in-progress",
@@ -442,10 +662,12 @@ def _scan_all(args: argparse.Namespace) -> int:
             trigger="cli scan --all",
             audit_sink=audit_sink_for(clients, settings.audit_table),
         )
+
+    try:
+        return _emit(args, reports, account=True)
     finally:
         if progress is not None:
             progress.close()
-    return _emit(args, reports, account=True)
 
 
 def _role_checks() -> set[str]:
@@ -455,6 +677,16 @@ def _role_checks() -> set[str]:
 def _preflight(args: argparse.Namespace) -> int:
     # Preflight only reads: nothing exists yet to fix for, whatever the environment says.
     args.remediate, args.dry_run = False, False
+    if args.template:
+        if args.subnets or args.security_groups:
+            raise CliError(
+                "--template checks the template's own VpcConfigs: leave out --subnets/--security-groups"
+            )
+        return _preflight_template(args)
+    if not args.subnets or not args.security_groups:
+        raise CliError("preflight needs --subnets and --security-groups, or --template FILE")
+    if args.parameter:
+        raise CliError("--parameter applies only with --template")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
     subject = engine.resolver.preflight(
@@ -474,7 +706,86 @@ def _preflight(args: argparse.Namespace) -> int:
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
+    if args.format == "sarif":
+        return _emit_sarif(args, [report], None, ignore)
     return _emit(args, [report], ignore)
+
+
+def _template_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--parameter {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _preflight_template(args: argparse.Namespace) -> int:
+    engine = build_engine(args, settings_from_args(args))
+    try:
+        parameters = _template_parameters(args.parameter)
+        run = check_template(engine, args.template, parameters=parameters, fallback_role=args.role_arn)
+    except TemplateError as exc:
+        raise CliError(str(exc)) from None
+    if not run.reports:
+        print(f"vpcguard: {args.template}: no SageMaker model to check", file=sys.stderr)
+    if args.format == "sarif":
+        return _emit_sarif(args, run.reports, run.locate, run.ignore_error)
+    return _emit(args, run.reports, run.ignore_error)
+
+
+def _emit_sarif(
+    args: argparse.Namespace, reports: list[SubjectReport], locate: Locate | None, ignore: ErrorFilter | None
+) -> int:
+    """SARIF on stdout or --output; the same stderr line and exit code as every format. Role
+    checks that preflight does not count (no role to read) are left out of the log too."""
+
+    def skip(report: SubjectReport, result: CheckResult) -> bool:
+        return bool(ignore and result.status == Status.ERROR and ignore(report, result))
+
+    _write_text(args.output, json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n", "the report")
+    line = error_line(reports, ignore)
+    if line:
+        print(line, file=sys.stderr)
+    return exit_code(reports, args.fail_on, ignore)
+
+
+def _guardrails(args: argparse.Namespace) -> int:
+    subnets, groups = _split_commas(args.subnets), _split_commas(args.security_groups)
+    notes: list[str] = []
+    if args.from_account:
+        derived, account_notes = guardrails.lists_from_account(build_clients(args))
+        subnets, groups = derived.subnets + subnets, derived.security_groups + groups
+        notes += account_notes
+    spec = guardrails.GuardrailSpec(
+        subnets=tuple(subnets),
+        security_groups=tuple(groups),
+        require_network_isolation=args.require_network_isolation,
+        require_kms=args.require_kms,
+        approved_models=tuple(_split_commas(args.approved_models)),
+    )
+    if args.format == "guard":
+        text = guardrails.render_guard(spec)
+    else:
+        text, scp_notes = guardrails.render_scp(spec)
+        notes = scp_notes + notes
+    _write_text(args.output, text, "the policy")
+    for note in notes:
+        print(f"vpcguard: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_text(path: str | None, text: str, what: str) -> None:
+    if not path:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
 
 
 def _checks(args: argparse.Namespace) -> int:

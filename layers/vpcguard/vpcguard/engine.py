@@ -56,6 +56,7 @@ class Engine:
         trigger: str = "cli",
         audit_sink: Any = None,
         scope: HomeScope | None = None,
+        index_sink: Any = None,
     ):
         self.clients = clients
         self.settings = settings or Settings()
@@ -67,6 +68,8 @@ class Engine:
         self.audit_sink = audit_sink
         # Which account and region these credentials may act on (vpcguard.scope).
         self.scope = scope or HomeScope(clients)
+        # Anything with `.record(Subject, Snapshot | None)`: the drift dependency index.
+        self.index_sink = index_sink
         self.checks: list[Check] = all_checks()
         # A mode for a check that does not exist is a typo that would silently do nothing.
         validate_ids(self.settings.modes)
@@ -78,6 +81,7 @@ class Engine:
         again on one fresh snapshot, so the report describes the state after its own fixes
         (FIXED, WOULD_FIX and EXEMPT come from the first pass, all else from the second)."""
         if subject.error:
+            self._index(subject, None)
             return self._report(subject, None, [self._unresolved_result(subject)], [])
         snap = self.inventory.snapshot(subject)
         audit: list[AuditRecord] = []
@@ -99,6 +103,7 @@ class Engine:
                     self._fix(entry, snap, audit)
             first.append(entry)
         if not any(entry.applied for entry in first):
+            self._index(subject, snap)
             report = self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
             return _with_vpc_name(report, snap)
         # Re-verify from AWS, not from what we believe we did: one fresh snapshot for all.
@@ -106,6 +111,7 @@ class Engine:
             self.inventory.invalidate_vpc(snap.vpc_id)
         fresh = self.inventory.snapshot(subject)
         results = [self._second_pass(entry, fresh) for entry in first]
+        self._index(subject, fresh)
         return _with_vpc_name(self._report(subject, fresh.vpc_id, results, audit), fresh)
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
@@ -288,6 +294,17 @@ class Engine:
                 "audit record for %s on %s not completed (it stays an intent record): %s",
                 record.check_id, record.resource_id, exc,
             )
+
+    def _index(self, subject: Subject, snap: Snapshot | None) -> None:
+        """What the subject depends on, for drift (read from the final snapshot: no calls
+        beyond the index's own). A failure does not change the report: it is logged, and the
+        daily sweep writes the index again."""
+        if self.index_sink is None:
+            return
+        try:
+            self.index_sink.record(subject, snap)
+        except Exception as exc:
+            log.error("dependency index for %s not written: %s", subject.arn or subject.name, exc)
 
     def _unresolved_result(self, subject: Subject) -> CheckResult:
         check = next(c for c in self.checks if c.meta.id == RESOLUTION_CHECK_ID)

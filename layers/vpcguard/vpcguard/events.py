@@ -35,6 +35,10 @@ SAGEMAKER_EVENT_SOURCE = "sagemaker.amazonaws.com"
 # detail {"type": "model"|"transform_job", "name": ..., "backfill_id": ...}.
 BACKFILL_SOURCE = "vpcguard.backfill"
 BACKFILL_DETAIL_TYPE = "Backfill Subject"
+# The drift function's re-evaluations (vpcguard.drift.coalesce): same envelope, detail
+# {"type", "name" (the subject's ARN), "until", "change": {event_id, event_name, actor, ...}}.
+DRIFT_SOURCE = "vpcguard.drift"
+DRIFT_DETAIL_TYPE = "Drift Re-evaluation"
 # Job states worth an evaluation: the job has started and its ENIs are being made.
 EVALUATED_JOB_STATES = frozenset({"InProgress"})
 
@@ -86,6 +90,18 @@ BACKFILL_FIELDS = (
     ("name", "id", _REQUIRED),
     ("backfill_id", "str", ""),
 )
+DRIFT_FIELDS = (
+    ("type", "kind", _REQUIRED),
+    ("name", "id", _REQUIRED),
+    ("change", "dict", _REQUIRED),
+)
+DRIFT_CHANGE_FIELDS = (
+    ("event_id", "id", _REQUIRED),
+    ("event_name", "id", _REQUIRED),
+    ("actor", "str", "unknown"),
+    ("time", "str", ""),
+    ("resources", "list", ()),
+)
 _SUBJECT_KINDS = ("model", "transform_job")
 
 
@@ -107,6 +123,9 @@ class WorkItem:
     # is already gone still names it and its account), else the name.
     subject_ref: str | None = None
     skip_reason: str | None = None
+    # A drift re-evaluation's cause: the CloudTrail change event (event_id, event_name,
+    # actor, time, resources) that made the subject worth evaluating again.
+    change: dict[str, Any] | None = None
 
     @property
     def skip(self) -> bool:
@@ -115,6 +134,12 @@ class WorkItem:
     @property
     def trigger(self) -> str:
         """What audit records name as the trigger of a change."""
+        if self.change:
+            c = self.change
+            return (
+                f"drift: {c['event_name']} on {', '.join(c.get('resources') or ['?'])} by {c.get('actor')} "
+                f"(CloudTrail event {c['event_id']})"
+            )
         return f"{self.source} event {self.event_id} by {self.triggered_by}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +177,8 @@ def parse_event(event: str | bytes | Mapping[str, Any]) -> WorkItem:
 
     if source == BACKFILL_SOURCE and detail_type == BACKFILL_DETAIL_TYPE:
         return _from_backfill(envelope)
+    if source == DRIFT_SOURCE and detail_type == DRIFT_DETAIL_TYPE:
+        return _from_drift(envelope)
     if source != SAGEMAKER_SOURCE:
         return _skipped(envelope, f"event source {source!r} is not {SAGEMAKER_SOURCE}")
     if detail_type == CLOUDTRAIL_DETAIL_TYPE:
@@ -225,6 +252,21 @@ def _from_backfill(envelope: dict[str, Any]) -> WorkItem:
         region=envelope["region"],
         subject_type=detail["type"],
         subject_ref=detail["name"],
+    )
+
+
+def _from_drift(envelope: dict[str, Any]) -> WorkItem:
+    detail = _validate(DRIFT_FIELDS, envelope["detail"], "drift re-evaluation detail")
+    change = _validate(DRIFT_CHANGE_FIELDS, detail["change"], "drift re-evaluation change")
+    return WorkItem(
+        event_id=envelope["id"],
+        source=f"Drift after {change['event_name']}",
+        triggered_by=change["actor"],
+        account=envelope["account"],
+        region=envelope["region"],
+        subject_type=detail["type"],
+        subject_ref=detail["name"],
+        change=change,
     )
 
 

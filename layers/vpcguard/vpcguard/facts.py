@@ -129,6 +129,10 @@ class RouteTable:
     subnet_ids: tuple[str, ...]  # explicit associations only
     routes: tuple[Route, ...] = ()
     tags: Mapping[str, str] = field(default_factory=frozen_map)
+    # Association ids (rtbassoc-...): subnet id -> its association, and the main one. A
+    # ReplaceRouteTableAssociation / DisassociateRouteTable event names only these.
+    subnet_association_ids: Mapping[str, str] = field(default_factory=frozen_map)
+    main_association_id: str | None = None
 
 
 @dataclass(frozen=True)

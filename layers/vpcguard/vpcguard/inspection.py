@@ -47,7 +47,18 @@ class Inspector:
         clients across invocations: what was read is per Inspector, the clients are not."""
         settings = Settings.from_env(env)
         clients = clients or AwsClients()
-        engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
+        index_sink = None
+        if settings.index_table:
+            from .drift.index import DependencyIndex
+
+            index_sink = DependencyIndex(clients, settings.index_table, ttl_seconds=settings.index_ttl_days * 86400)
+        engine = Engine(
+            clients,
+            settings,
+            trigger="inspect",
+            audit_sink=audit_sink_for(clients, settings.audit_table),
+            index_sink=index_sink,
+        )
         return cls(engine, settings.findings_topic_arn)
 
     def foreign_reason(self, work: WorkItem) -> str | None:
@@ -99,8 +110,21 @@ class Inspector:
                 "(the event is retried later)"
             )
         message_id = None
+        if work.change and _deleted(report):
+            # A drift re-evaluation of a subject deleted since it was indexed: its index
+            # entries are gone (the engine's index sink); there is nobody to tell.
+            log.info("%s %s no longer exists: drift re-evaluation dropped", report.type, report.name)
+            return {
+                "event_id": work.event_id,
+                "subject_type": report.type,
+                "subject": report.arn or report.name,
+                "skipped": "the subject no longer exists",
+                "audit": 0,
+                "message_id": None,
+                "change": work.change,
+            }
         if self.findings_topic_arn:
-            message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)
+            message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report, work.change)
         elif notable_results(report):
             log.warning("no findings topic configured: %s %s findings not published", report.type, report.name)
         resolved = self.resolve_security_hub(report) if not notable_results(report) else []
@@ -114,6 +138,7 @@ class Inspector:
             "audit": len(report.audit),
             "message_id": message_id,
             "security_hub_resolved": len(resolved),
+            **({"change": work.change} if work.change else {}),
         }
 
     def resolve_security_hub(self, report: SubjectReport) -> list[str]:
@@ -126,3 +151,16 @@ class Inspector:
 
         summary = SecurityHubPublisher(self.engine.clients.client("securityhub")).publish(report)
         return list(summary.resolved)
+
+
+def _deleted(report: SubjectReport) -> bool:
+    """The report of a subject that could not be resolved because it does not exist."""
+    from .drift.index import NOT_FOUND_MARK
+    from .engine import RESOLUTION_CHECK_ID
+
+    return (
+        len(report.results) == 1
+        and report.results[0].check_id == RESOLUTION_CHECK_ID
+        and report.results[0].status.value == "ERROR"
+        and NOT_FOUND_MARK in report.results[0].detail
+    )

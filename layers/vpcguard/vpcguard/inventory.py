@@ -138,6 +138,7 @@ class Inventory:
         self.clients = clients
         self.region = clients.region
         self._subnets = _Memo()  # subnet id -> Subnet | None (None: does not exist)
+        self._subnet_read = threading.Lock()
         self._groups = _Memo()  # group id -> SecurityGroup | None, for groups outside the VPC
         self._vpcs = _Memo()  # vpc id -> _VpcFacts
         self._flow_logs = _Memo()  # region -> tuple[FlowLog]
@@ -171,6 +172,21 @@ class Inventory:
 
         return self._call(action, run)
 
+    def vpc_ids(self) -> list[str]:
+        """The VPCs whose facts are held."""
+        with self._vpcs._lock:
+            return list(self._vpcs._values)
+
+    def release_vpc(self, vpc_id: str) -> None:
+        """Drop what is held about a VPC no subject of this run needs any more (a backfill
+        streaming its reports), its subnets included. Asked again, it is read again."""
+        self._vpcs.forget(vpc_id)
+        with self._subnets._lock:
+            gone = [k for k, v in self._subnets._values.items() if isinstance(v, Subnet) and v.vpc_id == vpc_id]
+            for key in gone:
+                del self._subnets._values[key]
+                self._subnets._key_locks.pop(key, None)
+
     def invalidate_vpc(self, vpc_id: str) -> None:
         """Forget what was read about a VPC (after a fix changed it), so a re-check
         reads AWS again."""
@@ -183,7 +199,14 @@ class Inventory:
         """Subnet id -> Subnet, or None for one that does not exist. Unknown ids are read
         together in one call."""
         ids = list(dict.fromkeys(subnet_ids))
-        unknown = [sid for sid in ids if not self._known(self._subnets, sid)]
+        if any(not self._known(self._subnets, sid) for sid in ids):
+            # One read of new subnets at a time: subjects in the same subnets arriving
+            # together (a backfill's first minutes) then cost one call, not one each.
+            with self._subnet_read:
+                self._read_subnets([sid for sid in ids if not self._known(self._subnets, sid)])
+        return {sid: self._subnets.get(sid, lambda: None) for sid in ids}
+
+    def _read_subnets(self, unknown: list[str]) -> None:
         if unknown:
             found = {
                 s["SubnetId"]: Subnet(
@@ -204,7 +227,6 @@ class Inventory:
             }
             for sid in unknown:
                 self._subnets.get(sid, lambda sid=sid: found.get(sid))
-        return {sid: self._subnets.get(sid, lambda: None) for sid in ids}
 
     def groups_outside_vpc(self, group_ids: Iterable[str]) -> dict[str, SecurityGroup | None]:
         ids = list(dict.fromkeys(group_ids))
@@ -292,6 +314,13 @@ class Inventory:
                             for r in t.get("Routes", [])
                         ),
                         tags=_tags(t.get("Tags")),
+                        subnet_association_ids=frozen_map(
+                            {a["SubnetId"]: a["RouteTableAssociationId"] for a in assoc
+                             if a.get("SubnetId") and a.get("RouteTableAssociationId")}
+                        ),
+                        main_association_id=next(
+                            (a.get("RouteTableAssociationId") for a in assoc if a.get("Main")), None
+                        ),
                     )
                 )
             return tuple(tables)

@@ -12,6 +12,8 @@ Message attributes, for subscription filter policies:
 | `account` | String | the subject's account (left out when unknown, e.g. a model deleted before it was read) |
 | `region` | String | the subject's region |
 | `actor` | String | who created the model or job: the caller ARN of the CloudTrail `CreateModel`/`CreateTransformJob` event (left out for other triggers) |
+| `change` | String | drift re-evaluations only: the CloudTrail event that changed a dependency and what it changed, e.g. `RevokeSecurityGroupIngress on sg-0123` |
+| `changed_by` | String | drift re-evaluations only: who made that change (CloudTrail `userIdentity` ARN) |
 
 `check_ids` is a String.Array, not comma-separated text, so that a filter policy such as
 `{"check_ids": ["sg_self_ingress"]}` matches a message carrying that id among others
@@ -23,6 +25,7 @@ A message is published only when at least one result is not PASS, NOT_APPLICABLE
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .model import Severity, Status
@@ -52,6 +55,18 @@ def message_severity(report: SubjectReport) -> Severity | None:
     fails = [r.severity for r in report.results if r.status == Status.FAIL]
     pool = fails or [r.severity for r in notable_results(report)]
     return max(pool, key=lambda s: s.rank) if pool else None
+
+
+def change_attributes(change: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """What changed and who changed it, for a drift re-evaluation's message."""
+    if not change:
+        return {}
+    resources = ", ".join(change.get("resources") or [])
+    what = f"{change.get('event_name', '?')} on {resources}" if resources else str(change.get("event_name", "?"))
+    out = {"change": {"DataType": "String", "StringValue": what}}
+    if change.get("actor"):
+        out["changed_by"] = {"DataType": "String", "StringValue": str(change["actor"])}
+    return out
 
 
 def message_attributes(report: SubjectReport) -> dict[str, dict[str, str]]:
@@ -88,15 +103,18 @@ def message_subject(report: SubjectReport) -> str:
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 
-def publish_findings(clients: AwsClients, topic_arn: str, report: SubjectReport) -> str | None:
+def publish_findings(
+    clients: AwsClients, topic_arn: str, report: SubjectReport, change: Mapping[str, Any] | None = None
+) -> str | None:
     """Publish the report to the findings topic; the SNS message id, or None when the
-    report has nothing to say (everything PASS, NOT_APPLICABLE or EXEMPT)."""
+    report has nothing to say (everything PASS, NOT_APPLICABLE or EXEMPT). `change`: the
+    drift change that led to this evaluation, named in the message attributes."""
     if not should_publish(report):
         return None
     request: dict[str, Any] = {
         "TopicArn": topic_arn,
         "Message": json.dumps(report.to_dict(), sort_keys=True),
         "Subject": message_subject(report),
-        "MessageAttributes": message_attributes(report),
+        "MessageAttributes": {**message_attributes(report), **change_attributes(change)},
     }
     return clients.client("sns").publish(**request)["MessageId"]

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from .checks.base import Check, all_checks
 from .model import Severity, Status
-from .results import SubjectReport, scan_document
+from .results import SubjectReport, scan_document, summarize
 
 # Statuses whose detail is worth reading in full; the others get one truncated line so a
 # clean subject does not fill the screen.
@@ -53,8 +53,39 @@ def use_colour(stream: TextIO | None = None, env: Mapping[str, str] | None = Non
     return bool(isatty and isatty())
 
 
+# A width of NO_WRAP: every line whole, as a pipe, a log or a file wants it.
+NO_WRAP = 0
+
+
 def terminal_width() -> int:
     return shutil.get_terminal_size(DEFAULT_TERMINAL).columns
+
+
+def output_width(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> int:
+    """The terminal's width for a terminal; for anything else NO_WRAP (grep and diff want
+    one finding per line), unless COLUMNS is exported: shells set it without exporting it,
+    so in a pipe it is someone asking for that width."""
+    stream = stream or sys.stdout
+    env = os.environ if env is None else env
+    isatty = getattr(stream, "isatty", None)
+    if isatty and isatty():
+        return terminal_width()
+    columns = env.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else NO_WRAP
+
+
+def wrap_words(text: str, width: int, subsequent_indent: str = "") -> list[str]:
+    """`text` in lines of at most `width` columns, broken at spaces only: an identifier (a
+    subnet id, an ARN, `ec2:CreateNetworkInterface`, `us-east-1a`) is never split, even
+    when it is longer than the line. NO_WRAP: one line."""
+    if width == NO_WRAP:
+        return [text]
+    return (
+        textwrap.wrap(
+            text, width, subsequent_indent=subsequent_indent, break_long_words=False, break_on_hyphens=False
+        )
+        or [text]
+    )
 
 
 def _paint(text: str, code: str | None, colour: bool) -> str:
@@ -81,17 +112,24 @@ def _subject_header(report: SubjectReport, colour: bool) -> str:
     return "  ".join(parts)
 
 
+def sorted_results(results: Iterable[Any]) -> list[Any]:
+    """A subject's results as people read them: by status (FAIL first, as STATUS_ORDER),
+    then by severity, highest first; checks in catalog order within that."""
+    rank = {s: n for n, s in enumerate(STATUS_ORDER)}
+    return sorted(results, key=lambda r: (rank.get(r.status, len(rank)), -r.severity.rank))
+
+
 def _rows(report: SubjectReport, width: int, colour: bool, id_width: int) -> list[str]:
     indent = "  "
     prefix_width = len(indent) + STATUS_WIDTH + 1 + SEVERITY_WIDTH + 1 + id_width + 1
-    detail_width = max(MIN_DETAIL_WIDTH, width - prefix_width)
+    detail_width = NO_WRAP if width == NO_WRAP else max(MIN_DETAIL_WIDTH, width - prefix_width)
     lines: list[str] = []
-    for result in report.results:
+    for result in sorted_results(report.results):
         status = _paint(result.status.value.ljust(STATUS_WIDTH), _STATUS_COLOUR.get(result.status), colour)
         head = f"{indent}{status} {result.severity.value.ljust(SEVERITY_WIDTH)} {result.check_id.ljust(id_width)} "
         detail = " ".join(result.detail.split())  # one paragraph, whatever the check wrote
-        if result.status in _LOUD:
-            wrapped = textwrap.wrap(detail, detail_width) or [""]
+        if result.status in _LOUD or detail_width == NO_WRAP:
+            wrapped = wrap_words(detail, detail_width)
         else:
             wrapped = [textwrap.shorten(detail, detail_width, placeholder="…")] if detail else [""]
         lines.append(head + wrapped[0])
@@ -113,8 +151,9 @@ def summary_line(summary: Mapping[str, int]) -> str:
 
 
 def render_table(reports: Sequence[SubjectReport], width: int | None = None, colour: bool = False) -> str:
-    """Per subject a header line, then STATUS SEVERITY check_id detail; a summary at the end."""
-    width = width or terminal_width()
+    """Per subject a header line, then STATUS SEVERITY check_id detail (sorted by status,
+    then severity); a summary at the end. `width` None: the terminal's; NO_WRAP: none."""
+    width = terminal_width() if width is None else width
     ids = [r.check_id for report in reports for r in report.results]
     id_width = max((len(i) for i in ids), default=0)
     blocks: list[str] = []
@@ -146,15 +185,15 @@ def catalog_rows(checks: Iterable[Check]) -> list[dict[str, Any]]:
 
 def render_catalog(checks: Iterable[Check], width: int | None = None) -> str:
     """`vpcguard checks`: id, severity, fixable, default mode, title."""
-    width = width or terminal_width()
+    width = terminal_width() if width is None else width
     rows = catalog_rows(checks)
     id_width = max([len("CHECK"), *(len(r["id"]) for r in rows)])
     header = f"{'CHECK'.ljust(id_width)} {'SEVERITY'.ljust(SEVERITY_WIDTH)} {'FIX'.ljust(6)} {'MODE'.ljust(6)} TITLE"
-    title_width = max(MIN_DETAIL_WIDTH, width - (id_width + SEVERITY_WIDTH + 6 + 6 + 4))
+    title_width = NO_WRAP if width == NO_WRAP else max(MIN_DETAIL_WIDTH, width - (id_width + SEVERITY_WIDTH + 16))
     indent = " " * (id_width + SEVERITY_WIDTH + 6 + 6 + 4)
     lines = [header]
     for r in rows:
-        title = textwrap.wrap(r["title"], title_width) or [""]
+        title = wrap_words(r["title"], title_width)
         lines.append(
             f"{r['id'].ljust(id_width)} {r['severity'].ljust(SEVERITY_WIDTH)} {r['fix'].ljust(6)} "
             f"{r['default_mode'].ljust(6)} {title[0]}"
@@ -319,56 +358,110 @@ def _columns(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[s
 _STATUS_HEADING = {Status.NOT_APPLICABLE: "N/A", Status.WOULD_FIX: "WOULD_FIX"}
 
 
-def render_account_table(reports: Sequence[SubjectReport], width: int | None = None, colour: bool = False) -> str:
-    """`vpcguard scan --all`: counts by check, by severity and by VPC, then one line per
-    failing subject and one per ERROR result (what could not be verified, and why), then
-    the summary line. Every result in full: --format json, csv or html."""
-    width = width or terminal_width()
-    summary = account_summary(reports)
-    blocks: list[str] = []
+@dataclass
+class _VpcCounts:
+    subjects: int = 0
+    failing: int = 0
+    errored: int = 0
+    failing_results: int = 0
 
-    heading = ["CHECK", *(_STATUS_HEADING.get(s, s.value) for s in STATUS_ORDER)]
-    rows = [heading] + [
-        [t.check_id, *(str(t.statuses.get(s, 0)) for s in STATUS_ORDER)] for t in summary.checks
-    ]
-    blocks.append("\n".join([_paint("By check", _BOLD, colour), *_columns(rows, right=range(1, len(heading)))]))
 
-    rows = [["SEVERITY", "FAILING RESULTS", "SUBJECTS"]] + [
-        [s.value, str(summary.severity_results.get(s, 0)), str(summary.severity_subjects.get(s, 0))]
-        for s in SEVERITY_ORDER
-    ]
-    blocks.append("\n".join([_paint("By severity", _BOLD, colour), *_columns(rows, right=(1, 2))]))
+class AccountTable:
+    """`vpcguard scan --all`'s table, built one report at a time: counts by check, by
+    severity and by VPC, then one line per failing subject and one per ERROR result (what
+    could not be verified, and why), then the summary line. It keeps those lines and the
+    counts, never the reports. Every result in full: --format jsonl, json, csv or html."""
 
-    rows = [["VPC", "SUBJECTS", "FAILING", "ERROR", "FAILING RESULTS"]] + [
-        [v.vpc_id, str(len(v.subjects)), str(v.failing), str(v.errored), str(v.failing_results)] for v in summary.vpcs
-    ]
-    blocks.append("\n".join([_paint("By VPC", _BOLD, colour), *_columns(rows, right=(1, 2, 3, 4))]))
+    def __init__(self) -> None:
+        titles = {c.meta.id: c.meta.title for c in all_checks()}
+        self._order = {check_id: n for n, check_id in enumerate(titles)}
+        self._titles = titles
+        self.checks: dict[str, CheckTally] = {}
+        self.vpcs: dict[str, _VpcCounts] = {}
+        self.severity_results: Counter[Severity] = Counter()
+        self.severity_subjects: Counter[Severity] = Counter()
+        # (worst severity, label, vpc, failing check ids) per failing subject
+        self.failing: list[tuple[Severity | None, str, str, str]] = []
+        # (label, check id, detail) per ERROR result
+        self.errors: list[tuple[str, str, str]] = []
+        self.errored_subjects = 0
+        self.totals = summarize([])
 
-    if summary.failing:
-        lines = [_paint(f"Failing subjects ({len(summary.failing)})", _BOLD, colour)]
-        for report in summary.failing:
-            results = failing_results(report)
-            worst = worst_severity(results)
-            ids = ", ".join(r.check_id for r in sorted(results, key=lambda r: -r.severity.rank))
-            head = f"  {worst.value if worst else '':<{SEVERITY_WIDTH}} {subject_label(report)} ({report.vpc_id or 'no VPC'}): "
-            lines.extend(textwrap.wrap(head + ids, width, subsequent_indent=" " * (SEVERITY_WIDTH + 5)) or [head])
-        blocks.append("\n".join(lines))
+    def add(self, report: SubjectReport) -> None:
+        failing = failing_results(report)
+        errors = error_results(report)
+        vpc = self.vpcs.setdefault(report.vpc_id or NO_VPC, _VpcCounts())
+        vpc.subjects += 1
+        vpc.failing += bool(failing)
+        vpc.errored += bool(errors)
+        vpc.failing_results += len(failing)
+        for r in report.results:
+            tally = self.checks.get(r.check_id)
+            if tally is None:
+                tally = self.checks[r.check_id] = CheckTally(r.check_id, self._titles.get(r.check_id, r.title))
+            tally.statuses[r.status] += 1
+            if r.status in FAILING:
+                tally.failing_by_severity[r.severity] += 1
+                self.severity_results[r.severity] += 1
+        for severity in {r.severity for r in failing}:
+            self.severity_subjects[severity] += 1
+        if failing:
+            ids = ", ".join(r.check_id for r in sorted(failing, key=lambda r: -r.severity.rank))
+            self.failing.append((worst_severity(failing), subject_label(report), report.vpc_id or "no VPC", ids))
+        if errors:
+            self.errored_subjects += 1
+            self.errors.extend((subject_label(report), r.check_id, " ".join(r.detail.split())) for r in errors)
+        for key, n in summarize([report]).items():
+            self.totals[key] += n
 
-    if summary.errored:
-        count = sum(len(error_results(r)) for r in summary.errored)
-        lines = [
-            _paint(
-                f"Errors: {count} result{'' if count == 1 else 's'} on {len(summary.errored)} "
-                f"subject{'' if len(summary.errored) == 1 else 's'} could not be verified",
-                _STATUS_COLOUR[Status.ERROR],
-                colour,
-            )
+    def render(self, width: int | None = None, colour: bool = False) -> str:
+        width = terminal_width() if width is None else width
+        blocks: list[str] = []
+        checks = sorted(self.checks.values(), key=lambda t: (self._order.get(t.check_id, len(self._order)), t.check_id))
+        heading = ["CHECK", *(_STATUS_HEADING.get(s, s.value) for s in STATUS_ORDER)]
+        rows = [heading] + [[t.check_id, *(str(t.statuses.get(s, 0)) for s in STATUS_ORDER)] for t in checks]
+        blocks.append("\n".join([_paint("By check", _BOLD, colour), *_columns(rows, right=range(1, len(heading)))]))
+
+        rows = [["SEVERITY", "FAILING RESULTS", "SUBJECTS"]] + [
+            [s.value, str(self.severity_results.get(s, 0)), str(self.severity_subjects.get(s, 0))]
+            for s in SEVERITY_ORDER
         ]
-        for report in summary.errored:
-            for r in error_results(report):
-                text = f"  {subject_label(report)}: {r.check_id}: {' '.join(r.detail.split())}"
-                lines.extend(textwrap.wrap(text, width, subsequent_indent="      ") or [text])
-        blocks.append("\n".join(lines))
+        blocks.append("\n".join([_paint("By severity", _BOLD, colour), *_columns(rows, right=(1, 2))]))
 
-    blocks.append(summary_line(summary.totals))
-    return "\n\n".join(blocks) + "\n"
+        vpcs = sorted(self.vpcs.items(), key=lambda kv: (kv[0] == NO_VPC, kv[0]))
+        rows = [["VPC", "SUBJECTS", "FAILING", "ERROR", "FAILING RESULTS"]] + [
+            [vpc_id, str(v.subjects), str(v.failing), str(v.errored), str(v.failing_results)] for vpc_id, v in vpcs
+        ]
+        blocks.append("\n".join([_paint("By VPC", _BOLD, colour), *_columns(rows, right=(1, 2, 3, 4))]))
+
+        if self.failing:
+            lines = [_paint(f"Failing subjects ({len(self.failing)})", _BOLD, colour)]
+            for worst, label, vpc_id, ids in self.failing:
+                head = f"  {worst.value if worst else '':<{SEVERITY_WIDTH}} {label} ({vpc_id}): "
+                lines.extend(wrap_words(head + ids, width, " " * (SEVERITY_WIDTH + 5)))
+            blocks.append("\n".join(lines))
+
+        if self.errors:
+            count, subjects = len(self.errors), self.errored_subjects
+            lines = [
+                _paint(
+                    f"Errors: {count} result{'' if count == 1 else 's'} on {subjects} "
+                    f"subject{'' if subjects == 1 else 's'} could not be verified",
+                    _STATUS_COLOUR[Status.ERROR],
+                    colour,
+                )
+            ]
+            for label, check_id, detail in self.errors:
+                lines.extend(wrap_words(f"  {label}: {check_id}: {detail}", width, "      "))
+            blocks.append("\n".join(lines))
+
+        blocks.append(summary_line(self.totals))
+        return "\n\n".join(blocks) + "\n"
+
+
+def render_account_table(reports: Iterable[SubjectReport], width: int | None = None, colour: bool = False) -> str:
+    """`vpcguard scan --all`'s table for reports at hand (see AccountTable)."""
+    table = AccountTable()
+    for report in reports:
+        table.add(report)
+    return table.render(width, colour)

@@ -56,6 +56,7 @@ _TEXT_FIELDS = (
     "chatbot_topic_arn",
     "state_table",
     "work_queue_url",
+    "index_table",
 )
 
 
@@ -76,6 +77,8 @@ class Settings:
     state_table: str | None = None
     dedup_seconds: int = 86400
     work_queue_url: str | None = None
+    index_table: str | None = None  # the drift dependency index (VPCGUARD_INDEX_TABLE)
+    index_ttl_days: int = 7  # its entries expire this long after the last evaluation
 
     def __post_init__(self) -> None:
         for name in ("remediate", "dry_run", "security_hub"):
@@ -87,6 +90,9 @@ class Settings:
                 raise ValueError(f"{name} must be text, not {value!r}")
         if isinstance(self.dedup_seconds, bool) or not isinstance(self.dedup_seconds, int):
             raise ValueError(f"dedup_seconds must be a whole number, not {self.dedup_seconds!r}")
+        ttl = self.index_ttl_days
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+            raise ValueError(f"index_ttl_days must be a whole number of days, at least 1, not {ttl!r}")
         if not isinstance(self.slack_team_secrets, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.slack_team_secrets.items()
         ):
@@ -128,6 +134,11 @@ class Settings:
             values["security_hub"] = parse_bool("VPCGUARD_SECURITY_HUB", v)
         if (v := text("VPCGUARD_DEDUP_SECONDS")) is not None:
             values["dedup_seconds"] = int(v)
+        if (v := text("VPCGUARD_INDEX_TTL_DAYS")) is not None:
+            try:
+                values["index_ttl_days"] = int(v)
+            except ValueError:
+                raise ValueError(f"VPCGUARD_INDEX_TTL_DAYS must be a whole number of days, not {v!r}") from None
         if (v := text("VPCGUARD_SLACK_TEAM_SECRETS")) is not None:
             try:
                 teams = json.loads(v)
@@ -146,6 +157,7 @@ class Settings:
             ("chatbot_topic_arn", "VPCGUARD_CHATBOT_TOPIC_ARN"),
             ("state_table", "VPCGUARD_STATE_TABLE"),
             ("work_queue_url", "VPCGUARD_WORK_QUEUE_URL"),
+            ("index_table", "VPCGUARD_INDEX_TABLE"),
         ):
             if (v := text(var)) is not None:
                 values[field_name] = v

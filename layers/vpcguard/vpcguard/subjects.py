@@ -59,6 +59,13 @@ class SubjectResolver:
             raise cached
         return cached
 
+    def forget_model(self, name: str) -> None:
+        """Drop a model's description (and its entry in the bulk tag index) once no subject
+        of the run needs it: a backfill streaming its reports holds no more than it must."""
+        cached = self._models.pop(name, None)
+        if self.tag_index is not None and isinstance(cached, dict) and isinstance(self.tag_index, dict):
+            self.tag_index.pop(cached.get("ModelArn", ""), None)
+
     def model_tags(self, model_arn: str) -> dict[str, str]:
         if self.tag_index is not None:
             return dict(self.tag_index.get(model_arn, {}))

@@ -11,7 +11,7 @@ confirmed, and Security Hub's import is an idempotent upsert by finding id)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..aws import AwsClients
@@ -77,9 +77,11 @@ class Notifier:
         *,
         delivery: str | None = None,
         remaining_seconds: Callable[[], float] | None = None,
+        change: Mapping[str, str] | None = None,
     ) -> NotifyOutcome:
         """`delivery` is the SQS message id (a redelivery is recognised by it);
-        `remaining_seconds` the Lambda's time left (Slack retries stop short of it)."""
+        `remaining_seconds` the Lambda's time left (Slack retries stop short of it);
+        `change`: for a drift re-evaluation, what changed and who (the Slack message says)."""
         outcome = NotifyOutcome(subject=subject.arn or subject.name)
         if self.settings.security_hub:
             try:
@@ -102,7 +104,7 @@ class Notifier:
                         url = self.secrets.webhook_url(route)
                         outcome.slack_attempts = self.sender.send(
                             url,
-                            build_message(shown, digest),
+                            build_message(shown, digest, change),
                             destination=label,
                             remaining_seconds=remaining_seconds,
                         )

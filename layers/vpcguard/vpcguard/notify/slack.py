@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -190,9 +190,20 @@ def _footer(subject: SubjectReport) -> ContextBlock:
     return _context(text)
 
 
-def build_blocks(subject: SubjectReport, suppressed: Sequence[Suppressed] = ()) -> list[Block]:
-    """The message's blocks, inside Slack's limits whatever the number of results."""
+def change_text(change: Mapping[str, str]) -> str:
+    """`Changed: RevokeSecurityGroupIngress on sg-0123 by arn:aws:sts::...` (drift)."""
+    who = change.get("changed_by")
+    return f"*Changed:* {escape(change['change'])}" + (f" by `{escape(who)}`" if who else "")
+
+
+def build_blocks(
+    subject: SubjectReport, suppressed: Sequence[Suppressed] = (), change: Mapping[str, str] | None = None
+) -> list[Block]:
+    """The message's blocks, inside Slack's limits whatever the number of results. `change`:
+    for a drift re-evaluation, what changed and who changed it (shown under the facts)."""
     head: list[Block] = [_header(subject), _facts(subject)]
+    if change:
+        head.append(_context(change_text(change)))
     if suppressed:
         head.append(_context(digest_text(suppressed)))
     head.append(DividerBlock())
@@ -240,12 +251,19 @@ def _fallback_text(subject: SubjectReport) -> str:
     )
 
 
-def build_message(subject: SubjectReport | dict[str, Any], suppressed: Sequence[Suppressed] = ()) -> dict[str, Any]:
+def build_message(
+    subject: SubjectReport | dict[str, Any],
+    suppressed: Sequence[Suppressed] = (),
+    change: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The webhook payload: `text` (notification fallback) and `blocks`."""
     report = subject if isinstance(subject, SubjectReport) else parse_subject(subject)
+    text = _fallback_text(report)
+    if change:
+        text = fit(f"{text} after {change['change']} by {change.get('changed_by') or 'unknown'}", MAX_SECTION_TEXT)
     return {
-        "text": _fallback_text(report),
-        "blocks": [b.to_dict() for b in build_blocks(report, suppressed)],
+        "text": text,
+        "blocks": [b.to_dict() for b in build_blocks(report, suppressed, change)],
     }
 
 

@@ -1,0 +1,247 @@
+"""Writing scan reports as they come: one writer per `--format`, fed one SubjectReport at a
+time, so `vpcguard scan --all` holds no more than the format needs.
+
+- jsonl: one subject object per line as it is evaluated, then `{"summary": {...}}`; holds
+  nothing (bar the audit records of fixes, printed before the summary);
+- json: the contract document written incrementally (compact unless pretty);
+- csv: rows as they come;
+- table (an account scan's summary): counts, plus one line per failing subject and per ERROR;
+- html: buffers every report (one page with sections that need all of them).
+
+`Tally` computes the summary, the exit code and the one stderr error line incrementally.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+from .engine import RESOLUTION_CHECK_ID
+from .model import Severity, Status
+from .report import (
+    CSV_COLUMNS,
+    CSV_ID_SEPARATOR,
+    AccountTable,
+    render_table,
+)
+from .results import CheckResult, SubjectReport, summarize
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+# Statuses that leave the resource non-compliant: a dry run's WOULD_FIX changed nothing.
+FAILING = frozenset({Status.FAIL, Status.WOULD_FIX})
+
+ErrorFilter = Callable[[SubjectReport, CheckResult], bool]
+
+
+class Tally:
+    """What the exit code, the summary and the stderr line need, kept as counts."""
+
+    def __init__(self, fail_on: Severity = Severity.LOW, ignore_error: ErrorFilter | None = None) -> None:
+        self.fail_on = fail_on
+        self.ignore_error = ignore_error
+        self.summary = summarize([])
+        self.failing = False
+        self.errors = 0
+        self.first_error: str | None = None
+
+    def add(self, report: SubjectReport) -> None:
+        for key, n in summarize([report]).items():
+            self.summary[key] += n
+        for result in report.results:
+            if result.status == Status.ERROR and not (self.ignore_error and self.ignore_error(report, result)):
+                self.errors += 1
+                if self.first_error is None:
+                    self.first_error = _error_text(report, result)
+            elif result.status in FAILING and result.severity.rank >= self.fail_on.rank:
+                self.failing = True
+
+    @property
+    def exit_code(self) -> int:
+        """2 for any counted ERROR result, else 1 for a failing result at or above
+        fail_on, else 0."""
+        if self.errors:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if self.failing else EXIT_OK
+
+    def error_line(self) -> str | None:
+        """The one stderr line for ERROR results: the first one in full, and how many more."""
+        if self.first_error is None:
+            return None
+        line = self.first_error
+        more = self.errors - 1
+        if more:
+            line += f" (and {more} more ERROR result{'s' if more > 1 else ''})"
+        return line
+
+
+def _error_text(report: SubjectReport, result: CheckResult) -> str:
+    detail = " ".join(result.detail.split())
+    unresolved = len(report.results) == 1 and result.check_id == RESOLUTION_CHECK_ID
+    if unresolved:  # the subject itself could not be read; the detail says which and why
+        return f"vpcguard: {detail}"
+    kind = "transform job" if report.type == "transform_job" else "model"
+    return f"vpcguard: {kind} {report.name}: {result.check_id} could not be evaluated: {detail}"
+
+
+# --- writers ---------------------------------------------------------------------------------
+
+
+class Writer:
+    """Fed reports one at a time; `finish` writes what comes after the last one."""
+
+    # True when the format keeps every report until the end (said in --help).
+    buffers = False
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def start(self) -> None:
+        """Called once, before the first report."""
+
+    def write(self, report: SubjectReport) -> None:
+        raise NotImplementedError
+
+    def finish(self, summary: dict[str, int]) -> None:
+        """Called once, after the last report."""
+
+
+def _compact(value: Any) -> str:
+    # The C encoder: no indent, and separators without spaces (jsonl lines, json documents).
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _AuditMixin:
+    def _keep_audit(self, report: SubjectReport) -> None:
+        # Only fixes (made or planned) leave records: a read-only scan keeps none.
+        self.audit.extend(record.to_dict() for record in report.audit)
+
+
+class JsonlWriter(Writer, _AuditMixin):
+    def start(self) -> None:
+        self.audit: list[dict[str, Any]] = []
+
+    def write(self, report: SubjectReport) -> None:
+        self.stream.write(_compact(report.to_dict()) + "\n")
+        self._keep_audit(report)
+
+    def finish(self, summary: dict[str, int]) -> None:
+        if self.audit:
+            self.stream.write(_compact({"audit": self.audit}) + "\n")
+        self.stream.write(_compact({"summary": summary}) + "\n")
+
+
+class JsonWriter(Writer, _AuditMixin):
+    """The contract document, written subject by subject. `pretty`: the same text as
+    `json.dumps(document, indent=2)`."""
+
+    def __init__(self, stream: TextIO, pretty: bool = False) -> None:
+        super().__init__(stream)
+        self.pretty = pretty
+
+    def start(self) -> None:
+        self.audit = []
+        self.count = 0
+
+    def _dump(self, value: Any, pad: str) -> str:
+        if not self.pretty:
+            return _compact(value)
+        # JSON strings escape their newlines, so every "\n" here is the layout's own.
+        return json.dumps(value, indent=2).replace("\n", "\n" + pad)
+
+    def write(self, report: SubjectReport) -> None:
+        if self.pretty:
+            lead = '{\n  "subjects": [\n    ' if self.count == 0 else ",\n    "
+        else:
+            lead = '{"subjects":[' if self.count == 0 else ","
+        self.stream.write(lead + self._dump(report.to_dict(), "    "))
+        self.count += 1
+        self._keep_audit(report)
+
+    def finish(self, summary: dict[str, int]) -> None:
+        tail: dict[str, Any] = {"summary": summary}
+        if self.audit:
+            tail["audit"] = self.audit
+        if self.pretty:
+            head = '{\n  "subjects": [],\n' if self.count == 0 else "\n  ],\n"
+            body = ",\n".join(f'  "{key}": {self._dump(value, "  ")}' for key, value in tail.items())
+            self.stream.write(head + body + "\n}\n")
+        else:
+            head = '{"subjects":[],' if self.count == 0 else "],"
+            body = ",".join(f'"{key}":{_compact(value)}' for key, value in tail.items())
+            self.stream.write(head + body + "}\n")
+
+
+class CsvWriter(Writer):
+    """One row per result (RFC 4180 quoting), with the subject it belongs to."""
+
+    def start(self) -> None:
+        self.csv = csv.writer(self.stream)
+        self.csv.writerow(CSV_COLUMNS)
+
+    def write(self, report: SubjectReport) -> None:
+        for r in report.results:
+            self.csv.writerow(
+                (
+                    report.type,
+                    report.name,
+                    report.arn,
+                    report.vpc_id or "",
+                    r.check_id,
+                    r.status.value,
+                    r.severity.value,
+                    " ".join(r.detail.split()),
+                    CSV_ID_SEPARATOR.join(r.resource_ids),
+                )
+            )
+
+
+class AccountTableWriter(Writer):
+    def __init__(self, stream: TextIO, width: int | None = None, colour: bool = False) -> None:
+        super().__init__(stream)
+        self.table = AccountTable()
+        self.width, self.colour = width, colour
+
+    def write(self, report: SubjectReport) -> None:
+        self.table.add(report)
+
+    def finish(self, summary: dict[str, int]) -> None:
+        self.stream.write(self.table.render(self.width, self.colour))
+
+
+class BufferingWriter(Writer):
+    """For the formats that need every report at once (a named scan's table, html)."""
+
+    buffers = True
+
+    def __init__(self, stream: TextIO, render: Callable[[list[SubjectReport]], str]) -> None:
+        super().__init__(stream)
+        self.render = render
+        self.reports: list[SubjectReport] = []
+
+    def write(self, report: SubjectReport) -> None:
+        self.reports.append(report)
+
+    def finish(self, summary: dict[str, int]) -> None:
+        self.stream.write(self.render(self.reports))
+
+
+def table_writer(stream: TextIO, *, account: bool, width: int | None, colour: bool) -> Writer:
+    if account:
+        return AccountTableWriter(stream, width, colour)
+    return BufferingWriter(stream, lambda reports: render_table(reports, width=width, colour=colour))
+
+
+def write_all(writer: Writer, reports: Iterable[SubjectReport], tally: Tally | None = None) -> Tally:
+    """Feed every report to `writer` (dropping each once written) and finish it."""
+    tally = tally or Tally()
+    writer.start()
+    for report in reports:
+        tally.add(report)
+        writer.write(report)
+    writer.finish(dict(tally.summary))
+    return tally
