@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from vpcguard.accounts import AccountSessions, sessions_from_env
 from vpcguard.aws import AwsClients
 from vpcguard.events import WorkItem, parse_event
 from vpcguard.inspection import Inspector
@@ -72,6 +73,13 @@ def aws_clients() -> AwsClients:
     return AwsClients()
 
 
+@functools.cache
+def member_sessions() -> AccountSessions | None:
+    """Member-role credentials (a hub: VPCGUARD_MEMBER_ROLE_NAME set), kept per account across
+    invocations until shortly before they expire; None in a single-account deployment."""
+    return sessions_from_env(aws_clients())
+
+
 @capture_method
 def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
     result = inspector.inspect(WorkItem.model_validate(work))
@@ -80,6 +88,10 @@ def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, 
         metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=1)
     if result["audit"]:
         metrics.add_metric(name="FixesRecorded", unit=MetricUnit.Count, value=result["audit"])
+    if result.get("member_role_failed"):
+        # The subject is an ERROR finding; the alarm on this metric says which role to fix.
+        logger.error("member role could not be assumed", extra={"account": result.get("account")})
+        metrics.add_metric(name="MemberRoleFailures", unit=MetricUnit.Count, value=1)
     return result
 
 
@@ -102,7 +114,7 @@ def idempotent_inspect() -> Callable[..., dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    inspector = Inspector.from_env(clients=aws_clients())
+    inspector = Inspector.from_env(clients=aws_clients(), sessions=member_sessions())
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         try:

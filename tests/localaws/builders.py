@@ -103,12 +103,21 @@ class CompliantVpc:
 
 
 class Builder:
-    def __init__(self, endpoint_url: str, region: str = REGION):
+    def __init__(self, endpoint_url: str, region: str = REGION, account: str | None = None):
+        """`account`: build in that account (an administrator's view of a member account,
+        for setting up an organization's worlds); default: the credentials' own account."""
         self.endpoint_url = endpoint_url
         self.region = region
+        self.account = account or ACCOUNT
         self.session = boto3.Session(region_name=region)
+        if account is not None:
+            # moto's way to act in another account: this header on every request.
+            self.session.events.register("before-sign", self._as_account)
         self._clients: dict[str, Any] = {}
         self._counter = 0
+
+    def _as_account(self, request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = self.account
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -260,7 +269,7 @@ class Builder:
         """A flow log to CloudWatch. `delivery_fails=True` points it at a log group that does
         not exist, which moto (like AWS) reports as DeliverLogsStatus FAILED."""
         if delivery_fails:
-            group, role = self._name("/missing/log-group"), f"arn:aws:iam::{ACCOUNT}:role/missing"
+            group, role = self._name("/missing/log-group"), f"arn:aws:iam::{self.account}:role/missing"
         else:
             group, role = self.flow_log_destination()
         resp = self.ec2.create_flow_logs(
@@ -310,7 +319,8 @@ class Builder:
 
     def bucket(self, name: str, policy: dict[str, Any] | None = None) -> str:
         s3 = self.client("s3")
-        s3.create_bucket(Bucket=name)
+        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        s3.create_bucket(Bucket=name, **where)
         if policy is not None:
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
         return name

@@ -92,13 +92,20 @@ class AwsClients:
         endpoint_url: str | None = None,
         session: boto3.Session | None = None,
         max_attempts: int = 8,
+        counter: CallCounter | None = None,
+        max_concurrent_calls: int | None = None,
+        account: str | None = None,
     ) -> None:
         self.session = session or boto3.Session(profile_name=profile, region_name=region)
         self.region = region or self.session.region_name
         if not self.region:
             raise AwsSetupError("no AWS region: pass --region or set AWS_REGION")
         self.endpoint_url = endpoint_url
-        self.counter = CallCounter()
+        # The account these credentials belong to, when the caller knows it (a member
+        # account's assumed-role clients); None: not known without asking STS.
+        self.account = account
+        # Shared by every AwsClients of an organization scan, so one counter sees every call.
+        self.counter = counter or CallCounter()
         # Adaptive retries absorb throttling; the API budget is shared with every other
         # tool in the account, so we back off rather than fail. botocore reads
         # `max_attempts` here as retries after the first attempt (8 -> up to 9 attempts).
@@ -111,6 +118,23 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.session.events.register("before-call", self._count)
+        self._slots: threading.BoundedSemaphore | None = None
+        if max_concurrent_calls is not None:
+            # Throttling is per account and region: these clients (one account, one region)
+            # never have more than this many calls in flight, however many threads share them.
+            self._slots = threading.BoundedSemaphore(max_concurrent_calls)
+            self.session.events.register("before-call", self._take_slot)
+            self.session.events.register("after-call", self._give_slot)
+            self.session.events.register("after-call-error", self._give_slot)
+
+    def _take_slot(self, context: dict[str, Any] | None = None, **_: Any) -> None:
+        if self._slots is not None and context is not None:
+            self._slots.acquire()
+            context["vpcguard_slot"] = True
+
+    def _give_slot(self, context: dict[str, Any] | None = None, **_: Any) -> None:
+        if self._slots is not None and context is not None and context.pop("vpcguard_slot", False):
+            self._slots.release()
 
     def _count(self, model: Any = None, **_: Any) -> None:
         if model is not None:

@@ -33,12 +33,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
 from . import facts as F
+from .accounts import (
+    DEFAULT_MEMBER_ROLE,
+    AccountSessions,
+    Target,
+    member_settings,
+    parse_account_ids,
+    parse_regions,
+)
 from .audit import audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, parse_since, scan_account
 from .checks.base import all_checks, validate_ids
 from .engine import RESOLUTION_CHECK_ID, CheckResult, Engine, SubjectReport, summarize
 from .model import Severity, Status
+from .org import OrgScan, document_extra, failures_table, resolve_targets, scan_targets, targets_line
 from .progress import ProgressBar, wants_progress
 from .report import (
     catalog_rows,
@@ -51,6 +60,7 @@ from .report import (
     use_colour,
 )
 from .reports_html import render_html
+from .routing import SubjectRouter
 from .settings import Settings, parse_modes
 
 EXIT_OK = 0
@@ -202,6 +212,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"evaluate N subjects at a time (default: {DEFAULT_MAX_WORKERS})",
     )
+    org = scan.add_argument_group(
+        "organization (many accounts and regions)",
+        "Another account is read through its member role (member.yaml); the caller's own account "
+        "with its own credentials. An account whose role fails is named on stderr and in the "
+        "summary, the others are still scanned, and the exit code is 2.",
+    )
+    org.add_argument(
+        "--accounts",
+        action="append",
+        default=[],
+        metavar="ID[,ID...]",
+        help="with --all: scan these accounts",
+    )
+    org.add_argument(
+        "--org",
+        action="store_true",
+        help="with --all: every ACTIVE account of the organization (organizations:ListAccounts)",
+    )
+    org.add_argument(
+        "--regions",
+        action="append",
+        default=[],
+        metavar="R1,R2|all",
+        help="with --all: scan these regions (default: --region); all = every region enabled in the account",
+    )
+    org.add_argument(
+        "--role-name",
+        metavar="NAME",
+        help=f"the member role's name (default: {DEFAULT_MEMBER_ROLE}); also for --model/--transform-job ARNs",
+    )
+    org.add_argument("--external-id", metavar="ID", help="passed to sts:AssumeRole when given")
     _add_aws_options(scan)
     _add_output_options(scan)
     fixes = scan.add_argument_group("remediation")
@@ -351,12 +392,24 @@ def error_line(reports: Sequence[SubjectReport], ignore_error: ErrorFilter | Non
 
 
 def render_report(
-    fmt: str, reports: list[SubjectReport], *, account: bool = False, colour: bool = False
+    fmt: str,
+    reports: list[SubjectReport],
+    *,
+    account: bool = False,
+    colour: bool = False,
+    org: OrgScan | None = None,
 ) -> str:
     """The report in `fmt`; the table of an account scan is its summary (by check, by VPC,
-    failing subjects, errors), since one block per subject would run to thousands of lines."""
+    failing subjects, errors), since one block per subject would run to thousands of lines.
+    An organization scan (`org`) adds its targets and the ones that could not be scanned."""
     if fmt == "json":
-        return json.dumps(scan_json_document(reports), indent=2) + "\n"
+        document = scan_json_document(reports)
+        if org is not None:
+            document.update(document_extra(org))
+        return json.dumps(document, indent=2) + "\n"
+    if account and org is not None and fmt == "table":
+        table = render_account_table(reports, colour=colour)
+        return f"{targets_line(org)}\n{table}{failures_table(org.failures)}"
     if fmt == "csv":
         return render_csv(reports)
     if fmt == "html":
@@ -372,10 +425,11 @@ def _emit(
     ignore_error: ErrorFilter | None = None,
     *,
     account: bool = False,
+    org: OrgScan | None = None,
 ) -> int:
     output = getattr(args, "output", None)
     if output:
-        text = render_report(args.format, reports, account=account)
+        text = render_report(args.format, reports, account=account, org=org)
         try:
             # newline="": the CSV writer's \r\n line ends stay as they are on every platform.
             with open(output, "w", encoding="utf-8", newline="") as handle:
@@ -385,7 +439,8 @@ def _emit(
         if wants_progress(sys.stderr):
             print(f"vpcguard: {summary_line(summarize(reports))}; report in {output}", file=sys.stderr)
     else:
-        sys.stdout.write(render_report(args.format, reports, account=account, colour=use_colour(sys.stdout)))
+        colour = use_colour(sys.stdout)
+        sys.stdout.write(render_report(args.format, reports, account=account, colour=colour, org=org))
         sys.stdout.flush()
     line = error_line(reports, ignore_error)
     if line:
@@ -396,13 +451,22 @@ def _emit(
 # --- commands ------------------------------------------------------------------------------
 
 
+def _org_flags(args: argparse.Namespace) -> list[str]:
+    given = [("--accounts", args.accounts), ("--org", args.org), ("--regions", args.regions)]
+    return [flag for flag, value in given if value]
+
+
 def _scan(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
     jobs = list(dict.fromkeys(args.transform_job))
     if args.scan_all:
         if models or jobs:
             raise CliError("--all scans every model and job: it cannot be combined with --model/--transform-job")
+        if _org_flags(args):
+            return _scan_org(args)
         return _scan_all(args)
+    if _org_flags(args):
+        raise CliError(f"{', '.join(_org_flags(args))} only apply with --all")
     account_flags = (("--since", args.since), ("--jobs", args.jobs), ("--max-workers", args.max_workers))
     given = [flag for flag, value in account_flags if value is not None]
     if given:
@@ -411,9 +475,65 @@ def _scan(args: argparse.Namespace) -> int:
         raise CliError("nothing to scan: give --model NAME and/or --transform-job NAME, or --all")
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
-    reports = [engine.evaluate_model(name) for name in models]
-    reports += [engine.evaluate_transform_job(name) for name in jobs]
+    if not any(ref.startswith("arn:") for ref in (*models, *jobs)):
+        reports = [engine.evaluate_model(name) for name in models]
+        reports += [engine.evaluate_transform_job(name) for name in jobs]
+        return _emit(args, reports)
+    # An ARN of another account (or region) is evaluated there, through the member role.
+    router = SubjectRouter(_sessions(args, engine.clients), engine, settings)
+    reports = [router.evaluate("model", ref) for ref in models]
+    reports += [router.evaluate("transform_job", ref) for ref in jobs]
     return _emit(args, reports)
+
+
+def _sessions(args: argparse.Namespace, clients: AwsClients) -> AccountSessions:
+    return AccountSessions(
+        clients, role_name=args.role_name or DEFAULT_MEMBER_ROLE, external_id=args.external_id
+    )
+
+
+def _scan_org(args: argparse.Namespace) -> int:
+    try:
+        accounts = parse_account_ids(args.accounts)
+        regions = parse_regions(args.regions)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.org and accounts:
+        raise CliError("--org scans every account of the organization: it cannot be combined with --accounts")
+    settings = settings_from_args(args)
+    base = build_clients(args)
+    sessions = _sessions(args, base)
+    scope = resolve_targets(sessions, accounts, args.org, regions)
+    progress = ProgressBar(sys.stderr) if wants_progress(sys.stderr) else None
+    audit_sink = audit_sink_for(base, settings.audit_table)
+
+    def scan_one(clients: AwsClients, target: Target) -> list[SubjectReport]:
+        def step(name: str, done: int, total: int) -> None:
+            if progress is not None:
+                progress(f"{target} {name}", done, total)
+
+        return scan_account(
+            clients,
+            settings if sessions.is_home(target.account) else member_settings(settings, target.account, target.region),
+            jobs=args.jobs or "in-progress",
+            since=args.since,
+            max_workers=args.max_workers or DEFAULT_MAX_WORKERS,
+            progress=step if progress is not None else None,
+            trigger=f"cli scan --all ({target})",
+            audit_sink=audit_sink,
+        )
+
+    try:
+        scan = scan_targets(sessions, scope, scan_one)
+    finally:
+        if progress is not None:
+            progress.close()
+    for failure in scan.failures:
+        print(f"vpcguard: {failure.line()}", file=sys.stderr)
+    if wants_progress(sys.stderr):
+        print(f"vpcguard: {targets_line(scan)}", file=sys.stderr)
+    code = _emit(args, scan.reports, account=True, org=scan)
+    return EXIT_ERROR if scan.failures else code
 
 
 def _scan_all(args: argparse.Namespace) -> int:

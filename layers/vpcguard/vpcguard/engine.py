@@ -96,6 +96,9 @@ class AuditRecord:
     trigger: str
     dry_run: bool
     outcome: str  # "applied" | "would_apply" | "failed: <reason>"
+    # Where the change was made: a member account's when the hub fixed it through its role.
+    account: str = ""
+    region: str = ""
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
         return asdict(self)
@@ -397,6 +400,8 @@ class Engine:
             trigger=self.trigger,
             dry_run=self.settings.dry_run,
             outcome=outcome,
+            account=subject.account,
+            region=subject.region,
         )
         audit.append(record)
         if self.audit_sink is not None:

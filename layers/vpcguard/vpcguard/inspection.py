@@ -10,11 +10,13 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from .accounts import AccountSessions, sessions_from_env
 from .audit import audit_sink_for
 from .aws import AwsClients
 from .engine import Engine, SubjectReport
 from .events import WorkItem
 from .publish import message_severity, notable_results, publish_findings
+from .routing import SubjectRouter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,25 +26,38 @@ class Inspector:
     """One per Lambda invocation: one Engine, so the records of a batch share what was read
     (a VPC is read once however many of the batch's models use it)."""
 
-    def __init__(self, engine: Engine, findings_topic_arn: str | None):
+    def __init__(self, engine: Engine, findings_topic_arn: str | None, sessions: AccountSessions | None = None):
         self.engine = engine
         self.findings_topic_arn = findings_topic_arn
+        # With a member role configured (a hub), a subject of another account or region is
+        # evaluated there through the role; publishing, audit and Security Hub stay the hub's.
+        self.sessions = sessions
+        self.router = SubjectRouter(sessions, engine) if sessions is not None else None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, clients: AwsClients | None = None) -> Inspector:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        clients: AwsClients | None = None,
+        sessions: AccountSessions | None = None,
+    ) -> Inspector:
         """Settings from VPCGUARD_* variables; AWS from the standard AWS_* ones (region,
         credentials and, for local AWS, AWS_ENDPOINT_URL). Pass `clients` to reuse boto3
-        clients across invocations: what was read is per Inspector, the clients are not."""
+        clients across invocations: what was read is per Inspector, the clients are not;
+        likewise `sessions` (member-role credentials, cached per account until shortly
+        before they expire; made from VPCGUARD_MEMBER_ROLE_NAME when not given)."""
         settings = Settings.from_env(env)
         clients = clients or AwsClients()
         engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
-        return cls(engine, settings.findings_topic_arn)
+        return cls(engine, settings.findings_topic_arn, sessions or sessions_from_env(clients, env))
 
     def evaluate(self, work: WorkItem) -> SubjectReport:
         if work.skip or work.subject_type is None or work.subject_ref is None:
             raise ValueError(f"event {work.event_id} names nothing to evaluate: {work.skip_reason}")
         # Audit records name the event (and its caller) that led to each change.
         self.engine.trigger = work.trigger
+        if self.router is not None:
+            return self.router.evaluate(work.subject_type, work.subject_ref, work.account, work.region)
         if work.subject_type == "model":
             return self.engine.evaluate_model(work.subject_ref)
         return self.engine.evaluate_transform_job(work.subject_ref)
@@ -50,7 +65,9 @@ class Inspector:
     def inspect(self, work: WorkItem) -> dict[str, Any]:
         """Evaluate, publish, and say what happened (JSON-safe: the idempotency layer
         stores it as the result of this event)."""
+        failures_before = self.router.role_failures if self.router is not None else 0
         report = self.evaluate(work)
+        role_failed = self.router is not None and self.router.role_failures > failures_before
         message_id = None
         if self.findings_topic_arn:
             message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)
@@ -67,6 +84,9 @@ class Inspector:
             "audit": len(report.audit),
             "message_id": message_id,
             "security_hub_resolved": len(resolved),
+            "account": report.account,
+            "region": report.region,
+            "member_role_failed": role_failed,
         }
 
     def resolve_security_hub(self, report: SubjectReport) -> list[str]:
@@ -77,5 +97,6 @@ class Inspector:
             return []
         from .notify.securityhub import SecurityHubPublisher  # only when the option is on
 
-        summary = SecurityHubPublisher(self.engine.clients.client("securityhub")).publish(report)
+        home = (self.sessions.home_account(), self.engine.clients.region) if self.sessions is not None else None
+        summary = SecurityHubPublisher(self.engine.clients.client("securityhub"), home=home).publish(report)
         return list(summary.resolved)

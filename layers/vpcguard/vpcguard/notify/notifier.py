@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from ..accounts import hub_home
 from ..aws import AwsClients
 from ..engine import SubjectReport
 from ..settings import Settings
@@ -54,7 +55,9 @@ class Notifier:
     def notify(self, subject: SubjectReport) -> NotifyOutcome:
         outcome = NotifyOutcome(subject=subject.arn or subject.name)
         if self.settings.security_hub:
-            outcome.security_hub = SecurityHubPublisher(self.clients.client("securityhub")).publish(subject)
+            outcome.security_hub = SecurityHubPublisher(
+                self.clients.client("securityhub"), home=hub_home(self.clients)
+            ).publish(subject)
 
         route = route_for(subject, self.settings)
         chatbot_on = bool(self.settings.chatbot_topic_arn)
