@@ -365,3 +365,85 @@ def test_regions_all_means_every_enabled_region(endpoint_url):
     regions = enabled_regions(AwsClients(region=REGION, endpoint_url=endpoint_url))
     assert REGION in regions and OTHER_REGION in regions
     assert Target(HUB, REGION) < Target(HUB, OTHER_REGION)
+
+
+# --- the backfill Lambda across accounts ---------------------------------------------------------
+
+
+def sqs_records(bodies: list[str]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{n}",
+                "receiptHandle": f"r-{n}",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{HUB}:vpcguard-backfill-targets",
+                "awsRegion": REGION,
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_backfill_fans_out_per_account_and_region_then_per_subject(endpoint_url, monkeypatch):
+    from tests.test_backfill_lambda import CONTEXT, drain, load_app
+
+    world(endpoint_url, MEMBER_A)
+    west = world(endpoint_url, MEMBER_A, region=OTHER_REGION, cidr="10.7")
+    member_role(endpoint_url, MEMBER_A)
+    sqs = Builder(endpoint_url).client("sqs")
+    work_queue = sqs.create_queue(QueueName="vpcguard-work")["QueueUrl"]
+    target_queue = sqs.create_queue(QueueName="vpcguard-backfill-targets")["QueueUrl"]
+    for name, value in {
+        "VPCGUARD_WORK_QUEUE_URL": work_queue,
+        "VPCGUARD_BACKFILL_QUEUE_URL": target_queue,
+        "VPCGUARD_MEMBER_ROLE_NAME": ROLE,
+        "VPCGUARD_HUB_ACCOUNT": HUB,
+        "AWS_ENDPOINT_URL": endpoint_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = load_app()
+
+    answer = app.lambda_handler({"accounts": [MEMBER_A, BROKEN], "regions": [REGION, OTHER_REGION]}, CONTEXT)
+
+    assert answer == {"queued_targets": 4, "failed_targets": []}
+    targets = drain(endpoint_url, target_queue)
+    assert sorted((json.loads(b)["account"], json.loads(b)["region"]) for b in targets) == sorted(
+        [(MEMBER_A, REGION), (MEMBER_A, OTHER_REGION), (BROKEN, REGION), (BROKEN, OTHER_REGION)]
+    )
+
+    # The same function, fed by the target queue: each target's subjects onto the work queue.
+    answer = app.lambda_handler(sqs_records(targets), CONTEXT)
+    assert answer == {"batchItemFailures": []}
+    work = [parse_event(b) for b in drain(endpoint_url, work_queue)]
+    assert sorted((w.account, w.region, w.subject_ref) for w in work) == [
+        (MEMBER_A, REGION, "churn"),
+        (MEMBER_A, REGION, "steady"),
+        (MEMBER_A, OTHER_REGION, "churn"),
+        (MEMBER_A, OTHER_REGION, "steady"),
+    ]
+    # One AssumeRole per account (cached for its second region); the broken one tried once.
+    assert app.sessions().assume_role_calls == 2
+
+    # The inspect path evaluates the message in the member account and region it names.
+    inspector = hub_inspector(endpoint_url)
+    item = next(w for w in work if (w.region, w.subject_ref) == (OTHER_REGION, "churn"))
+    report = inspector.evaluate(item)
+    assert (report.account, report.region, report.arn) == (MEMBER_A, OTHER_REGION, west["arn"])
+    assert result_of(report, "sg_self_ingress").status == Status.FIXED
+
+
+def test_backfill_org_request_mistakes_are_refused():
+    from vpcguard.backfill import BackfillRequest
+
+    with pytest.raises(ValueError, match='give "org": true or "accounts", not both'):
+        BackfillRequest.parse({"org": True, "accounts": [MEMBER_A]})
+    with pytest.raises(ValueError, match="is not an AWS account id"):
+        BackfillRequest.parse({"accounts": ["nope"]})
+    with pytest.raises(ValueError, match="give no names"):
+        BackfillRequest.parse({"org": True, "models": ["m"]})
+    assert BackfillRequest.parse({"org": True, "regions": ["all"]}).fans_out

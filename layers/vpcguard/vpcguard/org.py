@@ -152,3 +152,77 @@ def resolve_targets(
     account_ids = resolve_accounts(sessions, accounts, org)
     region_names = resolve_regions(sessions, regions)
     return [Target(a, r) for a in account_ids for r in region_names]
+
+
+# --- the backfill Lambda across an organization: one message per account and region ------------
+
+# SendMessageBatch takes at most 10 entries.
+_SQS_BATCH = 10
+
+
+def target_message(target: Target, *, jobs: str, since: str | None, backfill_id: str) -> dict[str, Any]:
+    """The body of one account-and-region message on the backfill target queue."""
+    return {
+        "account": target.account,
+        "region": target.region,
+        "jobs": jobs,
+        "since": since,
+        "backfill_id": backfill_id,
+    }
+
+
+def queue_targets(
+    clients: AwsClients, queue_url: str, targets: Sequence[Target], *, jobs: str, since: str | None, backfill_id: str
+) -> list[str]:
+    """One message per target on the backfill target queue; returns the targets SQS did not
+    take (after a second try), never drops one silently."""
+    import json
+
+    sqs = clients.client("sqs")
+    failed: list[str] = []
+    for start in range(0, len(targets), _SQS_BATCH):
+        pending = {
+            str(i): t for i, t in enumerate(targets[start : start + _SQS_BATCH])
+        }
+        for _attempt in range(2):
+            entries = [
+                {
+                    "Id": i,
+                    "MessageBody": json.dumps(target_message(t, jobs=jobs, since=since, backfill_id=backfill_id)),
+                }
+                for i, t in pending.items()
+            ]
+            answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            for ok in answer.get("Successful", []):
+                pending.pop(ok["Id"], None)
+            if not pending:
+                break
+        failed += [str(t) for t in pending.values()]
+    return failed
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """A message from the backfill target queue."""
+
+    target: Target
+    jobs: str
+    since: str | None
+    backfill_id: str
+
+    @classmethod
+    def parse(cls, body: str) -> TargetRequest:
+        import json
+
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a backfill target message: {exc}") from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "region")):
+            raise ValueError('not a backfill target message: needs "account" and "region" strings')
+        return cls(
+            target=Target(data["account"], data["region"]),
+            jobs=str(data.get("jobs") or "in-progress"),
+            since=data.get("since"),
+            backfill_id=str(data.get("backfill_id") or ""),
+        )
