@@ -17,6 +17,7 @@ def apply() -> None:
         return
     _keep_enable_network_isolation()
     _assume_role_checks_the_role()
+    _forwarded_events_keep_their_origin()
     _applied = True
 
 
@@ -83,3 +84,30 @@ def _trusts(statement: dict[str, Any], caller: str, external_id: str | None) -> 
         return False
     wanted = (statement.get("Condition") or {}).get("StringEquals", {}).get("sts:ExternalId")
     return wanted is None or wanted == external_id
+
+
+def _forwarded_events_keep_their_origin() -> None:
+    """moto 5.2.5 re-puts an event that a rule sends to another account's bus as a new event
+    of the receiving account and region; AWS delivers it with its own envelope, so the hub
+    sees the member account and region the event happened in."""
+    import threading
+
+    from moto.events.models import Rule
+
+    origin = threading.local()
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> Any:
+        forwarded_from = getattr(origin, "envelope", None)
+        if forwarded_from is not None:
+            original_event = {**original_event, **forwarded_from}
+        forwards = any(":event-bus/" in target["Arn"] for target in self.targets)
+        if not forwards:
+            return original(self, original_event, transform_input)
+        origin.envelope = {key: original_event[key] for key in ("id", "time", "account", "region")}
+        try:
+            return original(self, original_event, transform_input)
+        finally:
+            origin.envelope = forwarded_from
+
+    Rule.send_to_targets = send_to_targets
