@@ -11,6 +11,10 @@ the timings and memory figures are vpcguard's own, not the fake AWS's.
       subjects per second, and the ratio to a naive evaluation (a fresh inventory and
       resolver per subject, so VPC facts are re-read every time), measured on a sample
       and extrapolated per subject; peak memory.
+  (d) an organization scan: 3 accounts x 2 regions, 1,000 models in all:
+      calls per subject beyond listing (target: at most 1.2) plus one AssumeRole per account
+      and region at most; wall time against a one-account scan of the same subjects.
+      (`python scripts/bench.py org` runs this part alone.)
 
 Run from the repository root. Exit code 1 when a target is missed.
 """
@@ -50,6 +54,10 @@ NAIVE_SAMPLE = 50
 ONE_JOB_TARGET = 18
 PER_MODEL_TARGET = 1.3
 PER_SUBJECT_TARGET = 1.2
+ORG_ACCOUNTS = ("222222222222", "333333333333")  # with the hub's own: 3 accounts
+ORG_REGIONS = (REGION, "us-west-2")
+ORG_MODELS = 1000
+ORG_VPCS_PER_TARGET = 2
 
 
 class MotoProcess:
@@ -214,10 +222,85 @@ def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     ]
 
 
+# --- (d) an organization scan ---------------------------------------------------------------
+
+
+def organization_scan(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
+    from vpcguard.accounts import AccountSessions, Target
+    from vpcguard.org import scan_targets
+
+    hub = "123456789012"
+    targets = [Target(a, r) for a in (hub, *ORG_ACCOUNTS) for r in ORG_REGIONS]
+    per_target = [ORG_MODELS // len(targets) + (1 if i < ORG_MODELS % len(targets) else 0) for i in range(len(targets))]
+    print(f"(d) organization scan: {len(targets) // len(ORG_REGIONS)} accounts x {len(ORG_REGIONS)} regions, "
+          f"{ORG_MODELS} models in all ({ORG_VPCS_PER_TARGET} VPCs per account and region)")
+
+    def build_org() -> None:
+        for n, (target, models) in enumerate(zip(targets, per_target, strict=True)):
+            builder = Builder(server.endpoint_url, region=target.region,
+                              account=None if target.account == hub else target.account)
+            builder._counter = 1000 * n  # IAM names are per account, not per region
+            build_population(builder, models=models, vpcs=ORG_VPCS_PER_TARGET, workers=WORKERS, prefix=f"d{n}")
+
+    timed("built", build_org)
+    sessions = AccountSessions(fresh_clients(server.endpoint_url))
+    start = time.perf_counter()
+    scan = scan_targets(sessions, targets, lambda clients, _: scan_account(clients, jobs="none", max_workers=WORKERS))
+    org_seconds = time.perf_counter() - start
+    calls = sessions.counter.snapshot()
+    subjects = len(scan.reports)
+    assumes = calls.get("sts:AssumeRole", 0)
+    identity = calls.get("sts:GetCallerIdentity", 0)
+    listing = listing_calls(calls)
+    per_subject = (sum(calls.values()) - listing - assumes - identity) / subjects
+    print_calls(calls, subjects)
+    print(f"  {subjects} subjects over {len(scan.scanned)} targets ({len(scan.failures)} failed) in {org_seconds:.1f} s; "
+          f"{per_subject:.3f} calls per subject beyond listing; {assumes} AssumeRole, {identity} GetCallerIdentity")
+
+    server.reset()
+    builder = Builder(server.endpoint_url)
+    timed("one account, same subjects: built",
+          lambda: build_population(builder, models=ORG_MODELS, vpcs=ORG_VPCS_PER_TARGET * len(targets),
+                                   workers=WORKERS, prefix="d1"))
+    one_reports, one_calls, one_seconds = backfill(server, "none")
+    one_per_subject = print_calls(one_calls, len(one_reports))
+    print(f"  one account: {len(one_reports)} subjects in {one_seconds:.1f} s; {one_per_subject:.3f} calls per "
+          f"subject beyond listing; the organization scan took {org_seconds / one_seconds:.2f}x as long\n")
+    return [
+        (f"(d) org scan calls per subject beyond listing, {len(targets)} account-regions / {subjects} models",
+         f"{per_subject:.3f}", f"<= {PER_SUBJECT_TARGET}", per_subject <= PER_SUBJECT_TARGET and subjects == ORG_MODELS),
+        ("(d) org scan AssumeRole calls (at most one per account-region)", f"{assumes}", f"<= {len(targets)}",
+         assumes <= len(targets)),
+        ("(d) org scan wall time", f"{org_seconds:.1f} s", "-", None),
+        ("(d) one-account scan of the same subjects, wall time", f"{one_seconds:.1f} s", "-", None),
+        ("(d) one-account scan calls per subject beyond listing", f"{one_per_subject:.3f}", "-", None),
+    ]
+
+
+def print_rows(rows: list[tuple[str, str, str, bool | None]]) -> int:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
+    print("-" * (width + 26))
+    for label, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
+    missed = [r[0] for r in rows if r[3] is False]
+    if missed:
+        print("\nTargets missed: " + "; ".join(missed))
+        return 1
+    return 0
+
+
 def main() -> int:
     print(f"vpcguard bench: moto in a child process, {WORKERS} worker threads\n")
     server = MotoProcess().start()
     rows: list[tuple[str, str, str, bool | None]] = []
+    if sys.argv[1:] == ["org"]:
+        try:
+            rows = organization_scan(server)
+        finally:
+            server.stop()
+        return print_rows(rows)
     try:
         calls_a = one_job(server)
         total_a = sum(calls_a.values())
@@ -264,22 +347,13 @@ def main() -> int:
             ("(c) peak memory, backfill (tracemalloc)", f"{peak:.1f} MiB", "-", None),
             ("(c) max RSS, bench process", f"{maxrss:.0f} MiB", "-", None),
         ]
+        server.reset()
+        rows += organization_scan(server)
     finally:
         server.stop()
 
     rows += footprint_rows()
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
-    print("-" * (width + 26))
-    for label, value, target, ok in rows:
-        mark = "" if ok is None else ("yes" if ok else "NO")
-        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
-    missed = [r[0] for r in rows if r[3] is False]
-    if missed:
-        print("\nTargets missed: " + "; ".join(missed))
-        return 1
-    return 0
+    return print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -447,3 +447,21 @@ def test_backfill_org_request_mistakes_are_refused():
     with pytest.raises(ValueError, match="give no names"):
         BackfillRequest.parse({"org": True, "models": ["m"]})
     assert BackfillRequest.parse({"org": True, "regions": ["all"]}).fans_out
+
+
+def test_member_credentials_are_renewed_shortly_before_they_expire(endpoint_url):
+    from datetime import UTC, datetime, timedelta
+
+    member_role(endpoint_url, MEMBER_A)
+    sessions = AccountSessions(AwsClients(region=REGION, endpoint_url=endpoint_url), home_account=HUB)
+    clients = sessions.clients(MEMBER_A)
+    clients.client("sagemaker").list_models()
+    credentials = clients.session.get_credentials()
+    first = credentials.get_frozen_credentials().access_key
+    assert sessions.assume_role_calls == 1
+
+    # Five minutes before expiry the next call assumes the role again (botocore's refresh window).
+    credentials._expiry_time = datetime.now(UTC) + timedelta(minutes=5)
+    clients.client("sagemaker").list_models()
+    assert sessions.assume_role_calls == 2
+    assert credentials.get_frozen_credentials().access_key != first
