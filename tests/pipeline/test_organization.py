@@ -81,3 +81,76 @@ def hub_stack_root():
     from .cfn import ROOT
 
     return ROOT
+
+
+# --- what moto does not enforce, read from the templates ------------------------------------
+
+
+def _statements(resource: dict) -> list[dict]:
+    policies = resource["Properties"]["Policies"]
+    out = []
+    for policy in policies:
+        document = policy.get("PolicyDocument", policy)
+        for statement in document["Statement"]:
+            if "Fn::If" in statement:
+                statement = statement["Fn::If"][1]  # the OrganizationId-set branch
+            out.append(statement)
+    return out
+
+
+def test_hub_functions_may_assume_only_the_member_role_and_the_bus_admits_only_the_organization():
+    resources = load_template()["Resources"]
+    for function in ("InspectFunction", "BackfillFunction"):
+        assumes = [s for s in _statements(resources[function]) if s.get("Action") == "sts:AssumeRole"]
+        assert [s["Resource"] for s in assumes] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+        ], function
+        assert all(s.get("Effect") == "Allow" for s in assumes)
+    policy = resources["HubEventBusPolicy"]["Properties"]["Statement"]
+    assert policy["Action"] == "events:PutEvents"
+    assert policy["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    source_arns = resources["EventBridgeToQueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    allowed = json.dumps(source_arns["Condition"])
+    assert "OrgSageMakerCreateCallsRule" in allowed and "OrgTransformJobStateRule" in allowed
+
+
+def test_member_role_trusts_only_the_hub_function_roles_of_the_organization():
+    from vpcguard.accounts import DEFAULT_MEMBER_ROLE, MEMBER_FLOW_LOGS_LOG_GROUP, MEMBER_FLOW_LOGS_ROLE
+
+    template = load_template(MEMBER_TEMPLATE)
+    resources = template["Resources"]
+    role = resources["MemberRole"]
+    assert template["Parameters"]["MemberRoleName"]["Default"] == DEFAULT_MEMBER_ROLE
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:root"}}
+    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    assert [p["Fn::Sub"].rsplit("/", 1)[1] for p in trust["Condition"]["ArnLike"]["aws:PrincipalArn"]] == [
+        "${HubStackName}-InspectFunctionRole-*",
+        "${HubStackName}-BackfillFunctionRole-*",
+    ]
+    statements = _statements(role)
+    writes = {a for s in statements if s["Effect"] == "Allow" for a in _actions(s) if not _is_read(a)}
+    assert writes == {
+        "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
+        "iam:PassRole",
+    }
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert set(deny["Action"]) == {"ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs"}
+    assert deny["Condition"] == {"Null": {"aws:ResourceTag/vpcguard:exempt": "false"}}
+    # The names the hub uses for a member's flow-log fix are the ones member.yaml creates.
+    assert resources["FlowLogsLogGroup"]["Properties"]["LogGroupName"] == MEMBER_FLOW_LOGS_LOG_GROUP
+    assert resources["FlowLogsDeliveryRole"]["Properties"]["RoleName"] == MEMBER_FLOW_LOGS_ROLE
+    # Global IAM resources come from one region's stack instance only.
+    assert {lid for lid, r in resources.items() if r["Type"] == "AWS::IAM::Role"} == {
+        lid for lid, r in resources.items() if r.get("Condition") == "IsPrimaryRegion" and r["Type"] == "AWS::IAM::Role"
+    }
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _is_read(action: str) -> bool:
+    verb = action.split(":", 1)[1]
+    return verb.startswith(("Describe", "Get", "List"))
