@@ -161,7 +161,10 @@ class AccountSessions:
 
     def _build(self, target: Target, credentials: Any) -> AwsClients:
         core = botocore.session.Session()
-        core._credentials = credentials  # the documented way boto3 itself shares credentials
+        core._credentials = credentials
+        # One loader for every account's clients: the service models are read from disk once,
+        # not once per account and region.
+        core.register_component("data_loader", self.base.session._session.get_component("data_loader"))
         return AwsClients(
             region=target.region,
             endpoint_url=self.base.endpoint_url,
