@@ -465,3 +465,30 @@ def test_member_credentials_are_renewed_shortly_before_they_expire(endpoint_url)
     clients.client("sagemaker").list_models()
     assert sessions.assume_role_calls == 2
     assert credentials.get_frozen_credentials().access_key != first
+
+
+def test_progress_names_each_account_and_region(endpoint_url, capsys, monkeypatch):
+    import io
+    import re
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    world(endpoint_url, MEMBER_A)
+    world(endpoint_url, MEMBER_A, region=OTHER_REGION, cidr="10.7")
+    member_role(endpoint_url, MEMBER_A)
+    terminal = Tty()
+    monkeypatch.setattr("sys.stderr", terminal)
+
+    code = cli.main([
+        "scan", "--all", "--accounts", MEMBER_A, "--regions", f"{REGION},{OTHER_REGION}", "--format", "json",
+        "--region", REGION, "--endpoint-url", endpoint_url,
+    ])
+
+    frames = [f.strip() for f in re.split(r"[\r\n]", terminal.getvalue()) if f.strip()]
+    assert any(f.startswith(f"{MEMBER_A}/{REGION} evaluate") and "] 2/2" in f for f in frames), frames
+    assert any(f.startswith(f"{MEMBER_A}/{OTHER_REGION} evaluate") and "] 2/2" in f for f in frames), frames
+    assert f"vpcguard: 1 account x 2 regions ({REGION}, {OTHER_REGION}): 2 scanned, 0 failed" in frames
+    assert json.loads(capsys.readouterr().out)["summary"]["subjects"] == 4
+    assert code == 1  # churn's missing self rule, in both regions
