@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -316,10 +316,6 @@ def parse_regions(values: Iterable[str]) -> list[str]:
 def _looks_like_region(name: str) -> bool:
     parts = name.split("-")
     return len(parts) >= 3 and parts[-1].isdigit() and all(p.isalpha() for p in parts[:-1])
-
-
-def targets(accounts: Sequence[str], regions: Sequence[str]) -> list[Target]:
-    return [Target(a, r) for a in accounts for r in regions]
 
 
 # --- member subjects ---------------------------------------------------------------------------
