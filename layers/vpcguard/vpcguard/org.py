@@ -101,6 +101,9 @@ def scan_targets(
             continue
         try:
             reports = scan_one(clients, target)
+        except MemberRoleError as exc:  # the role's credentials could not be renewed mid-scan
+            result.failures.append(TargetFailure(target.account, target.region, str(exc)))
+            continue
         except AwsSetupError as exc:
             if sessions.is_home(target.account) and target.region == sessions.home_region:
                 raise  # the caller's own setup is broken: nothing else will work either
