@@ -85,3 +85,26 @@ def test_backfill_reads_each_shared_fact_once_with_jobs_on_the_same_models(build
     assert calls["s3:GetBucketPolicy"] == 6  # two buckets per VPC, three VPCs
     assert calls["ec2:DescribeRouteTables"] == 3
     assert population.transform_jobs[0] in {r.name for r in reports}
+
+
+def test_one_event_through_the_inspect_path_costs_at_most_18_calls(builder: Builder, endpoint_url: str):
+    """The same job from a CreateTransformJob event: the Inspector also asks STS once which
+    account its credentials are for (to refuse another account's subject), 17 in all."""
+    from tests.test_safety import cloudtrail_event
+    from vpcguard.events import parse_event
+    from vpcguard.inspection import Inspector
+
+    net = builder.compliant_vpc()
+    builder.compliant_model("scorer", net)
+    arn = builder.transform_job("nightly", "scorer", instance_count=2)
+    event = cloudtrail_event(
+        "nightly", eventName="CreateTransformJob",
+        requestParameters={"transformJobName": "nightly"}, responseElements={"transformJobArn": arn},
+    )
+
+    clients = AwsClients(region=REGION, endpoint_url=endpoint_url)
+    Inspector(Engine(clients), findings_topic_arn=None).inspect(parse_event(event))
+
+    calls = clients.counter.snapshot()
+    assert clients.counter.total <= SINGLE_JOB_BUDGET, f"{clients.counter.total} calls: {sorted(calls.items())}"
+    assert calls["sts:GetCallerIdentity"] == 1 and "ec2:DescribeNetworkInterfaces" not in calls

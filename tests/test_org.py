@@ -336,12 +336,13 @@ def test_scan_model_arn_of_another_account_goes_through_its_role(endpoint_url, c
     assert not has_self_rule(endpoint_url, None, hub["sg"])
     assert code == 0
 
+    # A role that cannot be assumed: refused before anything is read, as without a member role.
     missing = a["arn"].replace(MEMBER_A, BROKEN)
-    code, out, err = run(capsys, "scan", "--model", missing, *aws)
-    (subject,) = json.loads(out)["subjects"]
-    assert subject["account"] == BROKEN and subject["results"][0]["status"] == "ERROR"
+    code, out, err = run(capsys, "scan", "--model", missing, "--remediate", *aws)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "never evaluates or fixes it with these credentials" in err
     assert f"cannot assume arn:aws:iam::{BROKEN}:role/{ROLE}" in err
-    assert code == 2
+    assert not has_self_rule(endpoint_url, None, hub["sg"])
 
 
 @pytest.mark.parametrize(

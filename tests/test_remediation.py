@@ -598,7 +598,10 @@ def test_audit_records_go_to_the_table_with_the_templates_key_schema(builder, ma
     by_check = {i["check_id"]["S"]: i for i in items}
     sg = by_check["sg_self_ingress"]
     assert sg["resource_id"] == {"S": broken.group_id}
-    assert sg["recorded_at"]["S"].split("#")[1:] == ["sg_self_ingress", report.arn]
+    # The sort key ends with the record's own id: unique per change (issue 10).
+    [sg_record] = [a for a in report.audit if a.check_id == "sg_self_ingress"]
+    assert sg["recorded_at"]["S"].split("#")[1:] == ["sg_self_ingress", report.arn, sg_record.record_id]
+    assert len(sg_record.record_id) == 32
     assert sg["trigger"] == {"S": "CreateModel event 1234"} and sg["dry_run"] == {"BOOL": False}
     assert sg["outcome"] == {"S": "applied"} and sg["action"] == {"S": "ec2:AuthorizeSecurityGroupIngress"}
     assert "M" in sg["before"] and "M" in sg["after"]

@@ -113,11 +113,15 @@ class AccountSessions:
         self.session_name = session_name
         self.clock = clock
         self._home = home_account or base.account
+        if home_account and base.account is None:
+            # The stack says which account it runs in: no sts:GetCallerIdentity to ask it.
+            base.account = home_account
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._credentials: dict[str, Any] = {}
         self._failures: dict[str, _Failure] = {}
-        self._clients: dict[Target, AwsClients] = {}
+        # (target, with the caller's own credentials) -> clients
+        self._clients: dict[tuple[Target, bool], AwsClients] = {}
         self.assume_role_calls = 0
 
     @property
@@ -131,7 +135,7 @@ class AccountSessions:
     def home_account(self) -> str:
         """The caller's own account (one sts:GetCallerIdentity, once)."""
         if self._home is None:
-            account = self.base.account_id()
+            account = self.base.caller_account()
             with self._lock:
                 self._home = account
         return self._home
@@ -142,22 +146,28 @@ class AccountSessions:
     def role_arn(self, account: str) -> str:
         return member_role_arn(account, self.role_name, _partition(self.home_region))
 
-    def clients(self, account: str | None, region: str | None = None) -> AwsClients:
+    def clients(self, account: str | None, region: str | None = None, *, own_credentials: bool = True) -> AwsClients:
         """Clients for `account` in `region` (default: the caller's). Raises MemberRoleError
-        when `account` is another account whose member role cannot be assumed."""
+        when the member role is needed and cannot be assumed.
+
+        `own_credentials=False`: another region of the caller's own account is read through
+        the member role too (the inspect function's own permissions are for its region only,
+        and an event or ARN elsewhere is never acted on with them)."""
         region = region or self.home_region
         account = account or self.home_account()
-        if self.is_home(account) and region == self.home_region:
+        home = self.is_home(account)
+        if home and region == self.home_region:
             return self.base
         target = Target(account, region)
+        key = (target, home and own_credentials)
         with self._lock:
-            known = self._clients.get(target)
+            known = self._clients.get(key)
         if known is not None:
             return known
-        credentials = self.base.session.get_credentials() if self.is_home(account) else self._member(account)
+        credentials = self.base.session.get_credentials() if key[1] else self._member(account)
         made = self._build(target, credentials)
         with self._lock:
-            return self._clients.setdefault(target, made)
+            return self._clients.setdefault(key, made)
 
     def _build(self, target: Target, credentials: Any) -> AwsClients:
         core = botocore.session.Session()

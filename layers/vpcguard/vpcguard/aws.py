@@ -44,6 +44,15 @@ THROTTLING_CODES = frozenset(
 )
 
 
+# describe_error's words for a call throttled past every retry; a result detail carrying
+# them names a failure that is worth trying again later (is_throttled_reason).
+THROTTLED_WORDS = "after retries ran out"
+
+
+def is_throttled_reason(text: str) -> bool:
+    return THROTTLED_WORDS in text
+
+
 class AwsSetupError(RuntimeError):
     """AWS cannot be reached at all (no credentials, no region, no endpoint).
 
@@ -116,6 +125,7 @@ class AwsClients:
             user_agent_extra="vpcguard",
         )
         self._clients: dict[str, Any] = {}
+        self._caller_account: str | None = None
         self._lock = threading.Lock()
         self.session.events.register("before-call", self._count)
         self._slots: threading.BoundedSemaphore | None = None
@@ -155,6 +165,18 @@ class AwsClients:
 
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]
+
+    def caller_account(self) -> str:
+        """The credentials' account: one sts:GetCallerIdentity per AwsClients, remembered
+        (a failure is not, so a later subject asks again). Clients made for a member
+        account's role know their account already and ask nothing."""
+        with self._lock:
+            known = self._caller_account or self.account
+        if known is None:
+            known = self.account_id()
+            with self._lock:
+                self._caller_account = known
+        return known
 
 
 def error_code(exc: BaseException) -> str:
@@ -204,7 +226,7 @@ def describe_error(exc: BaseException, action: str | None = None) -> str:
     if code in ACCESS_DENIED_CODES:
         return f"AccessDenied on {where}: {message}".rstrip(": ")
     if code in THROTTLING_CODES:
-        return f"throttled on {where} after retries ran out ({code})"
+        return f"throttled on {where} {THROTTLED_WORDS} ({code})"
     if isinstance(exc, BotoCoreError):
         return f"{where} failed: {exc}"
     return f"{where} failed: {code}: {message}".rstrip(": ")

@@ -4,7 +4,9 @@ Exit codes (also in `vpcguard --help`):
   0  nothing at or above --fail-on failed
   1  a FAIL (or, in a dry run, WOULD_FIX: the problem is still there) at or above --fail-on
   2  a usage error, an AWS setup error (no credentials, no region, endpoint unreachable),
-     or any ERROR result (something could not be verified, e.g. an unknown model or an
+     a model or job ARN of another account or region than the credentials', an audit
+     record that could not be written (the change was then not made), or any ERROR result
+     (something could not be verified, e.g. an unknown model or an
      AccessDenied): one line on stderr, never a traceback.
 
 `scan --all` evaluates every model (and the transform jobs --jobs selects) through one shared
@@ -36,12 +38,14 @@ from . import facts as F
 from .accounts import (
     DEFAULT_MEMBER_ROLE,
     AccountSessions,
+    MemberRoleError,
     Target,
+    arn_account_region,
     member_settings,
     parse_account_ids,
     parse_regions,
 )
-from .audit import audit_sink_for
+from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, parse_since, scan_account
 from .checks.base import all_checks, validate_ids
@@ -61,6 +65,7 @@ from .report import (
 )
 from .reports_html import render_html
 from .routing import SubjectRouter
+from .scope import ForeignSubjectError
 from .settings import Settings, parse_modes
 
 EXIT_OK = 0
@@ -479,11 +484,32 @@ def _scan(args: argparse.Namespace) -> int:
         reports = [engine.evaluate_model(name) for name in models]
         reports += [engine.evaluate_transform_job(name) for name in jobs]
         return _emit(args, reports)
-    # An ARN of another account (or region) is evaluated there, through the member role.
+    # An ARN of another account or region is never evaluated with these credentials: it is
+    # evaluated there, through the member role (or is an ERROR naming the role that failed).
     router = SubjectRouter(_sessions(args, engine.clients), engine, settings)
+    for kind, refs in (("model", models), ("transform job", jobs)):
+        for ref in refs:
+            _require_member_role(router, engine, ref, kind)
     reports = [router.evaluate("model", ref) for ref in models]
     reports += [router.evaluate("transform_job", ref) for ref in jobs]
     return _emit(args, reports)
+
+
+def _require_member_role(router: SubjectRouter, engine: Engine, ref: str, kind: str) -> None:
+    """An ARN elsewhere whose member role cannot be assumed is refused before anything is
+    read or changed: one line, exit 2 (as without any member role)."""
+    target = router.target_of(ref)
+    if target is None:
+        return
+    try:
+        router.engine(target)
+    except MemberRoleError as exc:
+        account, region = arn_account_region(ref)
+        reason = engine.scope.foreign_reason(account, region, f"{kind} {ref}") or f"{kind} {ref} is elsewhere"
+        raise ForeignSubjectError(
+            f"{reason}; vpcguard never evaluates or fixes it with these credentials, and its member role "
+            f"could not be used: {exc}"
+        ) from None
 
 
 def _sessions(args: argparse.Namespace, clients: AwsClients) -> AccountSessions:
@@ -600,7 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (CliError, AwsSetupError, ValueError) as exc:
+    except (CliError, AwsSetupError, AuditWriteError, ValueError) as exc:
         message = str(exc)
     except ClientError as exc:
         message = describe_error(exc)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,12 +22,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .audit import AuditWriteError
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks
+from .checks.base import Check, all_checks, check_ids
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
 from .model import Outcome, Severity, Status, Subject, plain
+from .scope import HomeScope
 from .settings import Settings
 from .subjects import SubjectResolver
 
@@ -95,7 +98,10 @@ class AuditRecord:
     time: str
     trigger: str
     dry_run: bool
-    outcome: str  # "applied" | "would_apply" | "failed: <reason>"
+    outcome: str  # "intent" (before the change) | "applied" | "would_apply" | "failed: <reason>"
+    # Unique per change (with the time, the audit table's sort key): two runs that change
+    # the same resource in the same second keep two records.
+    record_id: str = ""
     # Where the change was made: a member account's when the hub fixed it through its role.
     account: str = ""
     region: str = ""
@@ -216,21 +222,72 @@ def _str_list(fields: Mapping[str, Any], name: str, where: str) -> list[str]:
     return list(value)
 
 
-def exempted_checks(tags: Mapping[str, str]) -> set[str] | None:
-    """Check ids a resource's `vpcguard:exempt` tag names; {"all"} for all; None if untagged."""
-    value = tags.get(EXEMPT_TAG)
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """What a resource's `vpcguard:exempt` tag says: the check ids it names ("all" for all),
+    and the values that are not check ids (an unknown value counts as "all": a typo must
+    never turn into a fix)."""
+
+    checks: frozenset[str]
+    unknown: tuple[str, ...] = ()
+
+    def covers(self, check_id: str) -> bool:
+        return "all" in self.checks or check_id in self.checks
+
+    def note(self) -> str:
+        if not self.unknown:
+            return ""
+        values = ", ".join(repr(v) for v in self.unknown)
+        return f" (unknown value {values} is treated as all)"
+
+
+def exemption_of(tags: Mapping[str, str]) -> Exemption | None:
+    """A resource's exemption, or None if it has no `vpcguard:exempt` tag. The key and the
+    values are matched without regard to case and surrounding spaces."""
+    value = next((v for k, v in tags.items() if k.strip().lower() == EXEMPT_TAG), None)
     if value is None:
         return None
-    return {item.strip() for item in value.split(",") if item.strip()}
+    names = [item.strip().lower() for item in value.split(",") if item.strip()]
+    known = {"all", *check_ids()}
+    unknown = tuple(n for n in names if n not in known) or (() if names else (value,))
+    if unknown:
+        return Exemption(frozenset({"all"}), unknown)
+    return Exemption(frozenset(names))
+
+
+def exempted_checks(tags: Mapping[str, str]) -> set[str] | None:
+    """Check ids a resource's `vpcguard:exempt` tag names; {"all"} for all (also for an
+    unknown value); None if untagged."""
+    found = exemption_of(tags)
+    return None if found is None else set(found.checks)
 
 
 def exempting_resources(snap: Snapshot, check_id: str) -> list[str]:
+    return [rid for rid, _ in _exemptions(snap.exempt_resources(), check_id)]
+
+
+def _exemptions(tags_by_id: Mapping[str, Mapping[str, str]], check_id: str) -> list[tuple[str, Exemption]]:
     out = []
-    for resource_id, tags in snap.exempt_resources().items():
-        names = exempted_checks(tags)
-        if names and ("all" in names or check_id in names):
-            out.append(resource_id)
+    for resource_id, tags in tags_by_id.items():
+        found = exemption_of(tags)
+        if found is not None and found.covers(check_id):
+            out.append((resource_id, found))
     return out
+
+
+def _exempt_note(found: list[tuple[str, Exemption]]) -> str:
+    return ", ".join(f"{rid}{exemption.note()}" for rid, exemption in found)
+
+
+@dataclass(slots=True)
+class _FirstPass:
+    """One check's result on the snapshot taken before any fix, and what its fix did."""
+
+    check: Check
+    result: CheckResult
+    outcome: Outcome
+    applied: FixPlan | None = None  # the fix that was applied (re-verified on the fresh snapshot)
+    note: str = ""  # why a FAIL was not fixed (refused, exempt target, failed), kept on the re-check
 
 
 class Engine:
@@ -243,52 +300,94 @@ class Engine:
         resolver: SubjectResolver | None = None,
         trigger: str = "cli",
         audit_sink: Any = None,
+        scope: HomeScope | None = None,
     ):
         self.clients = clients
         self.settings = settings or Settings()
         self.inventory = inventory or Inventory(clients)
         self.resolver = resolver or SubjectResolver(clients)
         self.trigger = trigger
-        # Anything with `.put(AuditRecord)`: the DynamoDB audit table when configured.
+        # Anything with `.put(AuditRecord)` (and `.complete(AuditRecord)`): the DynamoDB
+        # audit table when configured.
         self.audit_sink = audit_sink
+        # Which account and region these credentials may act on (vpcguard.scope).
+        self.scope = scope or HomeScope(clients)
         self.checks: list[Check] = all_checks()
 
     # --- public API -------------------------------------------------------------------
 
     def evaluate(self, subject: Subject) -> SubjectReport:
+        """Every check on one snapshot; the fixes; then, if any fix was applied, every check
+        again on one fresh snapshot, so the report describes the state after its own fixes
+        (FIXED, WOULD_FIX and EXEMPT come from the first pass, all else from the second)."""
         if subject.error:
             return self._report(subject, None, [self._unresolved_result(subject)], [])
         snap = self.inventory.snapshot(subject)
-        results: list[CheckResult] = []
         audit: list[AuditRecord] = []
+        first: list[_FirstPass] = []
         for check in self.checks:
             mode = self.settings.mode_for(check.meta.id, check.meta.fix_default or "notify")
             if mode == "off":
                 continue
             outcome = self._run(check, snap)
-            result = self._result(check, snap, outcome)
+            entry = _FirstPass(check, self._result(check, snap, outcome), outcome)
             if outcome.status == Status.FAIL:
-                exempt_by = exempting_resources(snap, check.meta.id)
+                exempt_by = _exemptions(snap.exempt_resources(), check.meta.id)
                 if exempt_by:
-                    result.status = Status.EXEMPT
-                    result.detail = f"exempted by {EXEMPT_TAG} on {', '.join(exempt_by)}: {outcome.detail}"
+                    entry.result.status = Status.EXEMPT
+                    entry.result.detail = (
+                        f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {outcome.detail}"
+                    )
                 elif mode == "fix" and check.meta.fixable and self.settings.plans_fixes:
-                    recorded = len(audit)
-                    result = self._fix(check, snap, outcome, result, audit)
-                    if any(a.outcome == "applied" for a in audit[recorded:]):
-                        # The checks after this one judge the network as it now is (e.g. the
-                        # endpoint policy checks after an endpoint was created); already re-read.
-                        snap = self.inventory.snapshot(snap.subject)
-            results.append(result)
-        return self._report(subject, snap.vpc_id, results, audit)
+                    self._fix(entry, snap, audit)
+            first.append(entry)
+        if not any(entry.applied for entry in first):
+            return self._report(subject, snap.vpc_id, [entry.result for entry in first], audit)
+        # Re-verify from AWS, not from what we believe we did: one fresh snapshot for all.
+        if snap.vpc_id:
+            self.inventory.invalidate_vpc(snap.vpc_id)
+        fresh = self.inventory.snapshot(subject)
+        results = [self._second_pass(entry, fresh) for entry in first]
+        return self._report(subject, fresh.vpc_id, results, audit)
 
     def evaluate_model(self, name_or_arn: str) -> SubjectReport:
+        self.scope.check_arn(name_or_arn, "model")
         return self.evaluate(self.resolver.model(name_or_arn))
 
     def evaluate_transform_job(self, name_or_arn: str) -> SubjectReport:
+        self.scope.check_arn(name_or_arn, "transform job")
         return self.evaluate(self.resolver.transform_job(name_or_arn))
 
     # --- internals --------------------------------------------------------------------
+
+    def _second_pass(self, entry: _FirstPass, fresh: Snapshot) -> CheckResult:
+        result = entry.result
+        if result.status in (Status.WOULD_FIX, Status.EXEMPT):
+            return result
+        check = entry.check
+        recheck = self._run(check, fresh)
+        plan = entry.applied
+        if plan is not None:
+            if recheck.status == Status.PASS:
+                result.status = Status.FIXED
+                result.detail = (
+                    f"{entry.outcome.detail} -> fixed: {plan.description}; re-check: {recheck.detail}"
+                )
+            else:
+                result.detail = (
+                    f"{entry.outcome.detail} -> {plan.description} was applied, but the re-check says "
+                    f"{recheck.status.value}: {recheck.detail}"
+                )
+            return result
+        again = self._result(check, fresh, recheck)
+        if recheck.status == Status.FAIL:
+            exempt_by = _exemptions(fresh.exempt_resources(), check.meta.id)
+            if exempt_by:
+                again.status = Status.EXEMPT
+                again.detail = f"exempted by {EXEMPT_TAG} on {_exempt_note(exempt_by)}: {recheck.detail}"
+            elif entry.note:
+                again.detail = f"{recheck.detail} ({entry.note})"
+        return again
 
     def _run(self, check: Check, snap: Snapshot) -> Outcome:
         meta = check.meta
@@ -323,53 +422,58 @@ class Engine:
         except Exception:  # severity must never stop a report
             return check.meta.severity
 
-    def _fix(
-        self,
-        check: Check,
-        snap: Snapshot,
-        outcome: Outcome,
-        result: CheckResult,
-        audit: list[AuditRecord],
-    ) -> CheckResult:
+    def _plan(self, check: Check, snap: Snapshot, outcome: Outcome) -> FixPlan:
+        """The check's plan, with the fix-time facts it asks for read in first; a fact that
+        cannot be read means no safe plan (we cannot tell who else the change touches)."""
+        names = check.fix_facts(snap, outcome)
+        if names:
+            snap = self.inventory.with_fix_facts(snap, names)
+            reasons = list(dict.fromkeys(snap.errors[n] for n in names if n in snap.errors))
+            if reasons:
+                raise NoSafeFix("cannot tell who else the change would affect: " + "; ".join(reasons))
+        return check.plan_fix(snap, outcome, self.settings)
+
+    def _fix(self, entry: _FirstPass, snap: Snapshot, audit: list[AuditRecord]) -> None:
+        check, outcome, result = entry.check, entry.outcome, entry.result
         try:
-            plan = check.plan_fix(snap, outcome, self.settings)
+            plan = self._plan(check, snap, outcome)
         except NoSafeFix as exc:
-            result.detail = f"{outcome.detail} (not fixed automatically: {exc})"
-            return result
+            entry.note = f"not fixed automatically: {exc}"
+            result.detail = f"{outcome.detail} ({entry.note})"
+            return
         exempt = self._exempt_targets(snap, check.meta.id, plan)
         if exempt:
-            result.detail = f"{outcome.detail} (not fixed: {', '.join(exempt)} is exempt via {EXEMPT_TAG})"
-            return result
+            entry.note = f"not fixed: {', '.join(exempt)} is exempt via {EXEMPT_TAG}"
+            result.detail = f"{outcome.detail} ({entry.note})"
+            return
         remediation = plan.remediation().as_dict()
         if self.settings.dry_run:
-            self._record(audit, snap.subject, plan, {}, "would_apply")
+            record = self._record(snap.subject, plan, "would_apply")
+            audit.append(record)
+            self._store(record, required=False)
             result.status = Status.WOULD_FIX
             result.remediation = remediation
             result.detail = f"{outcome.detail} (dry run: would {plan.description})"
-            return result
+            return
+        # No change without a record: the intent is stored before the write, or nothing is done.
+        record = self._record(snap.subject, plan, "intent")
+        self._store(record, required=True)
+        audit.append(record)
         try:
             after = plan.apply(self.clients)
         except (ClientError, BotoCoreError) as exc:
             raise_if_setup_error(exc)
             reason = describe_error(exc, plan.action)
-            self._record(audit, snap.subject, plan, {}, f"failed: {reason}")
-            result.detail = f"{outcome.detail} (automatic fix failed: {reason})"
-            return result
-        self._record(audit, snap.subject, plan, dict(after), "applied")
-        # Re-verify from AWS, not from what we believe we did.
-        if snap.vpc_id:
-            self.inventory.invalidate_vpc(snap.vpc_id)
-        recheck = self._run(check, self.inventory.snapshot(snap.subject))
+            record.outcome = f"failed: {reason}"
+            self._complete(record)
+            entry.note = f"automatic fix failed: {reason}"
+            result.detail = f"{outcome.detail} ({entry.note})"
+            return
+        record.after = plain(dict(after))
+        record.outcome = "applied"
+        self._complete(record)
         result.remediation = remediation
-        if recheck.status == Status.PASS:
-            result.status = Status.FIXED
-            result.detail = f"{outcome.detail} -> fixed: {plan.description}; re-check: {recheck.detail}"
-        else:
-            result.detail = (
-                f"{outcome.detail} -> {plan.description} was applied, but the re-check says "
-                f"{recheck.status.value}: {recheck.detail}"
-            )
-        return result
+        entry.applied = plan
 
     @staticmethod
     def _exempt_targets(snap: Snapshot, check_id: str, plan: FixPlan) -> list[str]:
@@ -378,37 +482,56 @@ class Engine:
             tags_by_id[table.id] = table.tags
         for endpoint in snap.endpoints:
             tags_by_id[endpoint.id] = endpoint.tags
-        out = []
-        for rid in plan.touches or (plan.resource_id,):
-            names = exempted_checks(tags_by_id.get(rid, {}))
-            if names and ("all" in names or check_id in names):
-                out.append(rid)
-        return out
+        targets = {rid: tags_by_id.get(rid, {}) for rid in plan.touches or (plan.resource_id,)}
+        return [f"{rid}{exemption.note()}" for rid, exemption in _exemptions(targets, check_id)]
 
-    def _record(
-        self, audit: list[AuditRecord], subject: Subject, plan: FixPlan, after: dict[str, Any], outcome: str
-    ) -> None:
-        record = AuditRecord(
+    def _record(self, subject: Subject, plan: FixPlan, outcome: str) -> AuditRecord:
+        return AuditRecord(
             check_id=plan.check_id,
             subject_arn=subject.arn or subject.name,
             resource_id=plan.resource_id,
             action=plan.action,
             params=plain(plan.params),
             before=plain(plan.before),
-            after=plain(after),
+            after={},
             time=datetime.now(UTC).isoformat(timespec="seconds"),
             trigger=self.trigger,
             dry_run=self.settings.dry_run,
             outcome=outcome,
+            record_id=uuid.uuid4().hex,
             account=subject.account,
             region=subject.region,
         )
-        audit.append(record)
-        if self.audit_sink is not None:
-            try:
-                self.audit_sink.put(record)
-            except Exception as exc:  # the change happened; losing the copy must be loud
-                log.error("audit record for %s on %s not stored: %s", plan.check_id, plan.resource_id, exc)
+
+    def _store(self, record: AuditRecord, *, required: bool) -> None:
+        """Write a new record. When the change depends on it (`required`), a failure stops
+        the change: AuditWriteError (CLI exit 2; Lambda: the SQS record fails and is retried)."""
+        if self.audit_sink is None:
+            return
+        try:
+            self.audit_sink.put(record)
+        except Exception as exc:
+            if not required:
+                log.error("audit record for %s on %s not stored: %s", record.check_id, record.resource_id, exc)
+                return
+            raise AuditWriteError(
+                f"the audit record for {record.check_id} on {record.resource_id} could not be written "
+                f"({type(exc).__name__}: {exc}), so no change was made"
+            ) from exc
+
+    def _complete(self, record: AuditRecord) -> None:
+        """Add the outcome to the intent record. The change is made by now; if this write
+        fails the intent record stays (outcome "intent"), and the failure is logged loudly."""
+        if self.audit_sink is None:
+            return
+        complete = getattr(self.audit_sink, "complete", self.audit_sink.put)
+        try:
+            complete(record)
+        except Exception as exc:
+            log.error(
+                "audit record for %s on %s not completed (it stays an intent record): %s",
+                record.check_id, record.resource_id, exc,
+            )
 
     def _unresolved_result(self, subject: Subject) -> CheckResult:
         check = next(c for c in self.checks if c.meta.id == RESOLUTION_CHECK_ID)

@@ -163,8 +163,10 @@ def parse_event(event: str | bytes | Mapping[str, Any]) -> WorkItem:
 
 def _from_cloudtrail(envelope: dict[str, Any]) -> WorkItem:
     detail = _validate(CLOUDTRAIL_FIELDS, envelope["detail"], "CloudTrail event detail")
+    # userIdentity may be absent or null (some service-made calls): the subject is still
+    # evaluated, the caller is "unknown".
     caller = detail["userIdentity"] or {}
-    who = caller["arn"] or caller["invokedBy"] or caller["principalId"] or "unknown"
+    who = caller.get("arn") or caller.get("invokedBy") or caller.get("principalId") or "unknown"
     name, event_id, event_source = detail["eventName"], detail["eventID"], detail["eventSource"]
     base = dict(
         event_id=event_id,

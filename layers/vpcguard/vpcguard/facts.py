@@ -26,6 +26,11 @@ PREFIX_LIST = "s3_prefix_list"
 ROLE = "role"
 BUCKET_POLICIES = "bucket_policies"
 
+# Read only when a fix is about to be planned (Check.fix_facts), never for a plain check:
+# who else uses what the fix would change.
+VPC_SUBNETS = "vpc_subnets"  # every subnet of the VPC (who sits on the main route table)
+GROUP_INTERFACES = "group_interfaces"  # the network interfaces using the model's groups
+
 ALL_FACTS = (
     SUBNETS,
     SECURITY_GROUPS,
@@ -144,6 +149,39 @@ class VpcEndpoint:
         return self.state.lower() == "available"
 
 
+# How SageMaker's own network interfaces are told apart: the description SageMaker writes on
+# the ENIs it makes for jobs and endpoints ("[DO NOT DELETE] ENI managed by SageMaker for ..."),
+# or a requester-managed interface whose requester or description names SageMaker. moto
+# returns only the description (no RequesterId/RequesterManaged/InterfaceType).
+SAGEMAKER_ENI_DESCRIPTION = "managed by sagemaker"
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    id: str
+    description: str = ""
+    interface_type: str = "interface"
+    requester_id: str = ""
+    requester_managed: bool = False
+    instance_id: str = ""
+    group_ids: tuple[str, ...] = ()
+
+    @property
+    def is_sagemaker(self) -> bool:
+        if self.instance_id:  # an EC2 instance's interface, whatever its description says
+            return False
+        if SAGEMAKER_ENI_DESCRIPTION in self.description.lower():
+            return True
+        said = f"{self.description} {self.requester_id}".lower()
+        return self.requester_managed and "sagemaker" in said
+
+    def describe(self) -> str:
+        what = self.description or self.interface_type
+        if self.instance_id:
+            what = f"instance {self.instance_id}" + (f", {self.description}" if self.description else "")
+        return f"{self.id} ({what})"
+
+
 @dataclass(frozen=True)
 class FlowLog:
     id: str
@@ -202,6 +240,9 @@ class Snapshot:
     s3_prefix_list_id: str | None = None
     role: RolePolicies | None = None
     bucket_policies: Mapping[str, BucketPolicy] = field(default_factory=frozen_map)
+    # Fix-time facts (VPC_SUBNETS, GROUP_INTERFACES): empty until Inventory.with_fix_facts.
+    vpc_subnet_ids: tuple[str, ...] | None = None
+    group_interfaces: Mapping[str, tuple[NetworkInterface, ...]] | None = None
     errors: Mapping[str, str] = field(default_factory=frozen_map)
 
     # --- derived views, computed from the facts above (no I/O) ---
@@ -219,6 +260,18 @@ class Snapshot:
             if table.is_main:
                 return table
         return None
+
+    def subnets_using(self, table: RouteTable) -> tuple[str, ...] | None:
+        """Every subnet of the VPC whose effective route table is `table`: its explicit
+        associations, plus, for the main table, every subnet with no explicit association.
+        None when that needs the VPC's subnets (VPC_SUBNETS) and they were not read."""
+        if not table.is_main:
+            return tuple(sorted(table.subnet_ids))
+        if self.vpc_subnet_ids is None:
+            return None
+        explicit = {sid for t in self.route_tables for sid in t.subnet_ids}
+        implicit = [sid for sid in self.vpc_subnet_ids if sid not in explicit]
+        return tuple(sorted({*table.subnet_ids, *implicit}))
 
     def effective_route_tables(self) -> dict[str, RouteTable | None]:
         """Model subnet id -> its effective route table (None when the VPC has none)."""

@@ -11,15 +11,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from .accounts import AccountSessions, sessions_from_env
-from .audit import audit_sink_for
-from .aws import AwsClients
+from .audit import AuditWriteError, audit_sink_for
+from .aws import AwsClients, is_throttled_reason
 from .engine import Engine, SubjectReport
 from .events import WorkItem
+from .model import Status
 from .publish import message_severity, notable_results, publish_findings
 from .routing import SubjectRouter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+__all__ = ["AuditWriteError", "Inspector", "RetryLater"]
+
+
+class RetryLater(RuntimeError):
+    """AWS throttled a read past every retry: the record fails, so SQS delivers it again
+    later, rather than a permanent ERROR finding being published for a passing condition."""
 
 
 class Inspector:
@@ -51,6 +59,20 @@ class Inspector:
         engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
         return cls(engine, settings.findings_topic_arn, sessions or sessions_from_env(clients, env))
 
+    def foreign_reason(self, work: WorkItem) -> str | None:
+        """Why the event's subject is not for these credentials (another account or region),
+        or None. Such a subject is never evaluated or fixed with them: a same-named local
+        model is another model. (Issue 12 evaluates it through the member role instead.)"""
+        from .scope import arn_account_region
+
+        scope = self.engine.scope
+        what = f"{(work.subject_type or 'subject').replace('_', ' ')} {work.subject_ref}"
+        for account, region in ((work.account, work.region), arn_account_region(work.subject_ref or "")):
+            reason = scope.foreign_reason(account, region, what)
+            if reason:
+                return reason
+        return None
+
     def evaluate(self, work: WorkItem) -> SubjectReport:
         if work.skip or work.subject_type is None or work.subject_ref is None:
             raise ValueError(f"event {work.event_id} names nothing to evaluate: {work.skip_reason}")
@@ -64,10 +86,30 @@ class Inspector:
 
     def inspect(self, work: WorkItem) -> dict[str, Any]:
         """Evaluate, publish, and say what happened (JSON-safe: the idempotency layer
-        stores it as the result of this event)."""
+        stores it as the result of this event).
+
+        Raises AuditWriteError when a change's audit record cannot be written (no change is
+        made; the record should fail and be retried) and RetryLater when AWS throttled a
+        read past every retry (nothing is published; the record should be retried).
+
+        A subject of another account or region is evaluated there through the member role
+        when one is configured (a hub); without one it is refused (skipped, with the reason)."""
+        if self.router is None:
+            foreign = self.foreign_reason(work)
+            if foreign:
+                log.warning("event %s skipped: %s", work.event_id, foreign)
+                return {"event_id": work.event_id, "skipped": foreign, "message_id": None, "audit": 0}
         failures_before = self.router.role_failures if self.router is not None else 0
         report = self.evaluate(work)
         role_failed = self.router is not None and self.router.role_failures > failures_before
+        throttled = [
+            r for r in report.results if r.status == Status.ERROR and is_throttled_reason(r.detail)
+        ]
+        if throttled:
+            raise RetryLater(
+                f"{report.type} {report.name}: {throttled[0].check_id}: {throttled[0].detail} "
+                "(the event is retried later)"
+            )
         message_id = None
         if self.findings_topic_arn:
             message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report)

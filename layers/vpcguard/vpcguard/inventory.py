@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
@@ -21,6 +21,7 @@ from .aws import AwsClients, describe_error, error_code, raise_if_setup_error
 from .facts import (
     BucketPolicy,
     FlowLog,
+    NetworkInterface,
     Permission,
     RolePolicies,
     Route,
@@ -149,6 +150,8 @@ class Inventory:
         self._roles = _Memo()  # role arn -> RolePolicies
         self._managed = _Memo()  # policy arn -> document
         self._buckets = _Memo()  # bucket -> BucketPolicy
+        self._vpc_subnets = _Memo()  # vpc id -> every subnet id of the VPC (fix time only)
+        self._interfaces = _Memo()  # group ids -> {group id: interfaces using it} (fix time only)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -448,6 +451,65 @@ class Inventory:
             return BucketPolicy(bucket=bucket, policy=_parse_policy(text))
 
         return self._buckets.get(bucket, load)
+
+    # --- fix-time reads: who else uses what a fix would change --------------------------
+
+    def vpc_subnet_ids(self, vpc_id: str) -> tuple[str, ...]:
+        """Every subnet of the VPC (to tell which sit on the main route table implicitly)."""
+
+        def load() -> tuple[str, ...]:
+            found = self._paginate(
+                "ec2", "describe_subnets", "ec2:DescribeSubnets", "Subnets",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+            )
+            return tuple(sorted(s["SubnetId"] for s in found))
+
+        return self._vpc_subnets.get(vpc_id, load)
+
+    def group_interfaces(self, group_ids: Iterable[str]) -> Mapping[str, tuple[NetworkInterface, ...]]:
+        """Group id -> the network interfaces that use it: one DescribeNetworkInterfaces
+        with a group-id filter for all the groups together."""
+        ids = tuple(sorted(set(group_ids)))
+
+        def load() -> Mapping[str, tuple[NetworkInterface, ...]]:
+            found = self._paginate(
+                "ec2", "describe_network_interfaces", "ec2:DescribeNetworkInterfaces", "NetworkInterfaces",
+                Filters=[{"Name": "group-id", "Values": list(ids)}],
+            )
+            by_group: dict[str, list[NetworkInterface]] = {gid: [] for gid in ids}
+            for e in found:
+                eni = NetworkInterface(
+                    id=e["NetworkInterfaceId"],
+                    description=e.get("Description") or "",
+                    interface_type=e.get("InterfaceType") or "interface",
+                    requester_id=e.get("RequesterId") or "",
+                    requester_managed=bool(e.get("RequesterManaged")),
+                    instance_id=(e.get("Attachment") or {}).get("InstanceId") or "",
+                    group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
+                )
+                for gid in eni.group_ids:
+                    if gid in by_group:
+                        by_group[gid].append(eni)
+            return frozen_map({gid: tuple(enis) for gid, enis in by_group.items()})
+
+        return self._interfaces.get(ids, load)
+
+    def with_fix_facts(self, snap: Snapshot, names: Iterable[str]) -> Snapshot:
+        """`snap` with the fix-time fact groups `names` read in (F.VPC_SUBNETS,
+        F.GROUP_INTERFACES); one that cannot be read is named in `errors`."""
+        updates: dict[str, Any] = {}
+        errors = dict(snap.errors)
+        for name in dict.fromkeys(names):
+            try:
+                if name == F.VPC_SUBNETS and snap.vpc_id and snap.vpc_subnet_ids is None:
+                    updates["vpc_subnet_ids"] = self.vpc_subnet_ids(snap.vpc_id)
+                elif name == F.GROUP_INTERFACES and snap.group_interfaces is None and snap.security_groups:
+                    updates["group_interfaces"] = self.group_interfaces(snap.security_groups)
+            except FactError as exc:
+                errors[name] = exc.reason
+        if not updates and errors == dict(snap.errors):
+            return snap
+        return replace(snap, **updates, errors=frozen_map(errors))
 
     # --- the snapshot ----------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 The inspect function (events from every member account) and the CLI (`--model ARN` of
 another account) both go through a SubjectRouter. The caller's own account and region use
-the caller's engine; any other (account, region) gets an engine on that account's clients
-(the member role, vpcguard.accounts). When the member role cannot be assumed the subject is
+the caller's engine; any other (account, region), another region of the caller's own account
+included, gets an engine on that account's member-role clients (vpcguard.accounts). When the member role cannot be assumed the subject is
 an ERROR report naming the role and the reason: it is never looked up with the caller's own
 credentials, where a same-named model may exist.
 """
@@ -67,7 +67,7 @@ class SubjectRouter:
             return self.home
         engine = self._engines.get(target)
         if engine is None:
-            clients = self.sessions.clients(target.account, target.region)
+            clients = self.sessions.clients(target.account, target.region, own_credentials=False)
             settings = (
                 self.settings
                 if self.sessions.is_home(target.account)

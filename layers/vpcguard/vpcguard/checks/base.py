@@ -54,6 +54,12 @@ class Check:
     def evaluate(self, snap: Snapshot) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def fix_facts(self, snap: Snapshot, outcome: Outcome) -> tuple[str, ...]:
+        """Fact groups read only when this check's fix is about to be planned (e.g. who else
+        uses what the fix would change); the engine reads them into the snapshot `plan_fix`
+        gets. Not read for a plain check, so they cost nothing on the usual path."""
+        return ()
+
     def plan_fix(self, snap: Snapshot, outcome: Outcome, settings: Settings) -> FixPlan:
         """The change that would turn this FAIL into PASS. Raises `NoSafeFix` with the
         reason when there is none for this subject. Only checks with `fix_default` set

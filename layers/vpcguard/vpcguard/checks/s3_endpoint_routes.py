@@ -7,6 +7,7 @@ from ..aws import AwsClients, error_code
 from ..facts import Snapshot, VpcEndpoint
 from ..fixes import FixPlan, NoSafeFix
 from ..model import Outcome, Severity, failed, not_applicable, passed
+from ..s3_policy import is_default_full_access
 from ..settings import Settings
 from ._fixing import write_refused
 from ._s3 import describe_table, s3_gateways, s3_interfaces
@@ -47,6 +48,25 @@ def route_fix_target(snap: Snapshot) -> tuple[VpcEndpoint, list[str]]:
         return (-len(model_tables.intersection(ep.route_table_ids)), ep.id)
 
     return sorted(gateways, key=rank)[0], missing
+
+
+def shared_tables(
+    snap: Snapshot, endpoint: VpcEndpoint, tables: list[str]
+) -> dict[str, tuple[str, ...] | None]:
+    """Route table id -> the subnets outside the model that use it (None: not known, the
+    VPC's subnets were not read), for the tables whose neighbours an endpoint whose policy
+    is not full access would cut off from what it does not admit. Empty when it is."""
+    if is_default_full_access(endpoint.policy)[0]:
+        return {}
+    by_id = {t.id: t for t in snap.route_tables}
+    mine = set(snap.subject.vpc_config.subnet_ids if snap.subject.vpc_config else ())
+    out: dict[str, tuple[str, ...] | None] = {}
+    for table_id in tables:
+        users = snap.subnets_using(by_id[table_id])
+        others = None if users is None else tuple(sid for sid in users if sid not in mine)
+        if others is None or others:
+            out[table_id] = others
+    return out
 
 
 @register
@@ -108,9 +128,37 @@ class S3EndpointRoutes(Check):
             [*tables, *(ep.id for ep in gateways)],
         )
 
+    def fix_facts(self, snap: Snapshot, outcome: Outcome) -> tuple[str, ...]:
+        # The route tables' explicit associations are already read; only the main table's
+        # implicit users need the VPC's subnets, and only when the endpoint's policy could
+        # narrow what they reach.
+        try:
+            endpoint, missing = route_fix_target(snap)
+        except NoSafeFix:
+            return ()
+        mains = {t.id for t in snap.route_tables if t.is_main}
+        if mains.intersection(missing) and not is_default_full_access(endpoint.policy)[0]:
+            return (F.VPC_SUBNETS,)
+        return ()
+
     def plan_fix(self, snap: Snapshot, outcome: Outcome, settings: Settings) -> FixPlan:
         endpoint, missing = route_fix_target(snap)
         endpoint_id = endpoint.id
+        shared = shared_tables(snap, endpoint, missing)
+        if shared:
+            mains = {t.id for t in snap.route_tables if t.is_main}
+            main_note = f" (the main route table of {snap.vpc_id})"
+            listing = "; ".join(
+                f"route table {table_id}{main_note if table_id in mains else ''} is also used by "
+                f"{', '.join(others) if others else 'subnets that could not be listed'}"
+                for table_id, others in shared.items()
+            )
+            raise NoSafeFix(
+                f"{listing}; adding it to {endpoint_id}, whose policy admits only some of S3, would cut "
+                "those subnets off from every bucket it does not admit. Give the model's subnets their own "
+                "route table (create one, associate it with them, and add it to the endpoint), or add the "
+                "table yourself if the endpoint policy suits every workload on it"
+            )
 
         def read_route_tables(ec2: Any) -> list[str]:
             found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]

@@ -108,9 +108,23 @@ class SgSelfIngress(Check):
             ids,
         )
 
+    def fix_facts(self, snap: Snapshot, outcome: Outcome) -> tuple[str, ...]:
+        # Who else uses the group: read only when the fix is about to be planned.
+        return (F.GROUP_INTERFACES,)
+
     def plan_fix(self, snap: Snapshot, outcome: Outcome, settings: Settings) -> FixPlan:
         group = fix_target(snap)
         group_id = group.id
+        if snap.group_interfaces is None:
+            raise NoSafeFix(f"the network interfaces using {group_id} were not read")
+        others = [eni for eni in snap.group_interfaces.get(group_id, ()) if not eni.is_sagemaker]
+        if others:
+            raise NoSafeFix(
+                f"{group_id} is also used by network interfaces other than SageMaker's: "
+                f"{', '.join(eni.describe() for eni in others)}; an all-traffic rule from the group itself "
+                "would open every port between them and the job. Give the model a security group of its own "
+                "(with the self rule), or add the rule yourself if that is intended"
+            )
 
         def apply(clients: AwsClients) -> dict[str, Any]:
             ec2 = clients.client("ec2")
