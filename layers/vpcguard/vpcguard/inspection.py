@@ -6,11 +6,12 @@ metrics, traces) around this.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from .accounts import AccountSessions, sessions_from_env
+from .accounts import HUB_ACCOUNT_ENV, AccountSessions, sessions_from_env
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, is_throttled_reason
 from .engine import Engine, SubjectReport
@@ -56,6 +57,10 @@ class Inspector:
         before they expire; made from VPCGUARD_MEMBER_ROLE_NAME when not given)."""
         settings = Settings.from_env(env)
         clients = clients or AwsClients()
+        stack_account = (os.environ if env is None else env).get(HUB_ACCOUNT_ENV, "").strip()
+        if stack_account and clients.account is None:
+            # The stack names the account it runs in: the scope check needs no sts call.
+            clients.account = stack_account
         engine = Engine(clients, settings, trigger="inspect", audit_sink=audit_sink_for(clients, settings.audit_table))
         return cls(engine, settings.findings_topic_arn, sessions or sessions_from_env(clients, env))
 
