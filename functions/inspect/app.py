@@ -9,7 +9,11 @@ Failure handling, per SQS record:
   `batchItemFailures`; SQS redelivers it and, after the queue's maxReceiveCount (3),
   its redrive policy moves it to the DLQ, where the DLQ-depth alarm fires;
 - a model or job that no longer exists is an ERROR finding, published; the record succeeds;
-- the event id is the idempotency key, so a redelivered event is evaluated and published once.
+- every record that fails gets an ERROR log line with its SQS message id and the reason (the
+  batch processor itself logs failures only at DEBUG, so without it a record would reach
+  the DLQ unexplained);
+- the event id plus the subject is the idempotency key, so a redelivered event is evaluated
+  and published once, while a reused event id naming another subject is still evaluated.
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ from vpcguard.aws import AwsClients
 from vpcguard.events import WorkItem, parse_event
 from vpcguard.inspection import Inspector
 
+try:
+    from vpcguard.audit import AuditWriteError
+except ImportError:  # a library without audit intent records: nothing raises it
+
+    class AuditWriteError(Exception):  # type: ignore[no-redef]
+        """Stand-in for vpcguard.audit.AuditWriteError (an audit intent record not written)."""
+
 logger = Logger(service="vpcguard-inspect")
 metrics = Metrics(namespace="vpcguard", service="vpcguard-inspect")
 
@@ -58,11 +69,29 @@ if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in (
 # the list (not an exception), so SQS's redrive, not a function error, decides retries.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(
-    event_key_jmespath="event_id",
+    # The subject is part of the key: an event id is only unique per CloudTrail call, and a
+    # hand-made or replayed event reusing one for another subject must not be skipped.
+    event_key_jmespath="[event_id, subject_type, subject_ref]",
     # EventBridge retries delivery for up to a day (the rules' MaximumEventAgeInSeconds);
     # SQS redeliveries come within the hour.
     expires_after_seconds=86400,
 )
+
+
+# Keys a record's log lines carry; cleared before and after each record, so no line names
+# the previous record's event or subject.
+RECORD_LOG_KEYS = ["message_id", "event_id", "source", "subject"]
+REASON_MAX_CHARS = 500  # a 200 KB name must not make every line of its record 200 KB
+
+
+def bounded(text: str | None) -> str | None:
+    if text is None or len(text) <= REASON_MAX_CHARS:
+        return text
+    return text[:REASON_MAX_CHARS] + f"... ({len(text)} chars)"
+
+
+def failure_reason(exc: BaseException) -> str:
+    return bounded(f"{type(exc).__name__}: {exc}") or ""
 
 
 @functools.cache
@@ -97,7 +126,7 @@ def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, 
 
 @functools.cache
 def idempotent_inspect() -> Callable[..., dict[str, Any]]:
-    """`inspect_subject` once per event id, built when the first record needs it, so that its
+    """`inspect_subject` once per event and subject, built when the first record needs it, so that its
     DynamoDB client is made on first use like every other client. One client for idempotency
     and the audit table, from the engine's session: a second session would load the endpoint
     and retry data again, and a second client the DynamoDB service model again."""
@@ -109,6 +138,37 @@ def idempotent_inspect() -> Callable[..., dict[str, Any]]:
     )
 
 
+def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
+    try:
+        work = parse_event(record.body)
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep to read
+        # A poison message: fail this record only; the redrive policy ends it in the DLQ.
+        reason = failure_reason(exc)
+        logger.error("malformed event", extra={"message_id": record.message_id, "reason": reason})
+        metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
+        raise
+    except Exception as exc:
+        logger.error("record failed", extra={"message_id": record.message_id, "reason": failure_reason(exc)})
+        raise
+    logger.append_keys(
+        event_id=bounded(work.event_id), source=bounded(work.source), subject=bounded(work.subject_ref)
+    )
+    if work.skip:
+        logger.info("event skipped", extra={"reason": work.skip_reason})
+        metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
+        return {"event_id": work.event_id, "skipped": work.skip_reason}
+    try:
+        result = idempotent_inspect()(work=work.model_dump(mode="json"), inspector=inspector)
+    except Exception as exc:
+        # SQS delivers the record again; after maxReceiveCount it moves to the DLQ.
+        logger.error("record failed", extra={"message_id": record.message_id, "reason": failure_reason(exc)})
+        if isinstance(exc, AuditWriteError):
+            metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
+        raise
+    logger.info("subject evaluated", extra={"result": result})
+    return result
+
+
 @logger.inject_lambda_context(clear_state=True)
 @capture_lambda_handler
 @metrics.log_metrics
@@ -117,21 +177,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     inspector = Inspector.from_env(clients=aws_clients(), sessions=member_sessions())
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
+        logger.remove_keys(RECORD_LOG_KEYS)
+        logger.append_keys(message_id=record.message_id)
         try:
-            work = parse_event(record.body)
-        except ValueError as exc:
-            # A poison message: fail this record only; the redrive policy ends it in the DLQ.
-            logger.error("malformed event", extra={"message_id": record.message_id, "reason": str(exc)})
-            metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
-            raise
-        logger.append_keys(event_id=work.event_id, source=work.source, subject=work.subject_ref)
-        if work.skip:
-            logger.info("event skipped", extra={"reason": work.skip_reason})
-            metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
-            return {"event_id": work.event_id, "skipped": work.skip_reason}
-        result = idempotent_inspect()(work=work.model_dump(mode="json"), inspector=inspector)
-        logger.info("subject evaluated", extra={"result": result})
-        return result
+            return handle_record(record, inspector)
+        finally:
+            logger.remove_keys(RECORD_LOG_KEYS)
 
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -59,7 +59,8 @@ def parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
 
 
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Not, Fn::Equals and Fn::Join.
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Not, Fn::Equals, Fn::Join, Fn::Split,
+    Fn::And, Fn::Or and Condition.
 
     `refs` maps a logical id or parameter to what `Ref` returns; `attributes` maps
     (logical id, attribute) to what `Fn::GetAtt` returns."""
@@ -111,7 +112,7 @@ class Resolver:
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
     def _fn_Join(self, arg: list[Any]) -> str:
-        return str(arg[0]).join(str(self(v)) for v in arg[1])
+        return str(arg[0]).join(str(v) for v in self(arg[1]))  # a list, or an Fn::Split
 
     def _fn_Equals(self, arg: list[Any]) -> bool:
         return self(arg[0]) == self(arg[1])
@@ -122,3 +123,18 @@ class Resolver:
     def _fn_If(self, arg: list[Any]) -> Any:
         condition = self.template["Conditions"][arg[0]]
         return self(arg[1] if self(condition) else arg[2])
+
+    def _fn_Split(self, arg: list[Any]) -> list[str]:
+        return str(self(arg[1])).split(str(arg[0]))
+
+    def _fn_And(self, arg: list[Any]) -> bool:
+        return all(self(v) for v in arg)
+
+    def _fn_Or(self, arg: list[Any]) -> bool:
+        return any(self(v) for v in arg)
+
+    def _fn_Condition(self, name: str) -> bool:
+        return bool(self(self.template["Conditions"][name]))
+
+    def condition(self, name: str) -> bool:
+        return self._fn_Condition(name)

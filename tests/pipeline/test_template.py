@@ -17,7 +17,7 @@ from vpcguard.events import WorkItem
 from vpcguard.inspection import Inspector
 from vpcguard.settings import Settings
 
-from .cfn import ROOT, load_template
+from .cfn import ROOT, Resolver, load_template, parameter_defaults
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
@@ -284,3 +284,109 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
     assert {"sagemaker:DescribeModel", "sagemaker:DescribeTransformJob", "ec2:DescribeSubnets", "sns:Publish"} <= seen
     denied = sorted(op for op in seen if not allows(inspect_statements(), op))
     assert denied == [], f"the inspect function calls these but template.yaml does not allow them: {denied}"
+
+
+# --- IAM as the second line (issue 10) ------------------------------------------------------
+
+EC2_FIX_ACTIONS = {
+    "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateVpcEndpoint",
+    "ec2:ModifyVpcAttribute", "ec2:CreateTags",
+}
+SQS_CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}
+
+
+def granted(**parameters: str) -> tuple[set[str], list[dict[str, Any]]]:
+    """The inspect function's allowed actions and its statements as CloudFormation would
+    create them with these parameter values (every other parameter at its default)."""
+    refs = {**parameter_defaults(TEMPLATE), **parameters}
+    resolver = Resolver(TEMPLATE, refs, {})
+    statements = []
+    for policy in INSPECT["Policies"]:
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                name, when_true, when_false = statement["Fn::If"]
+                statement = when_true if resolver.condition(name) else when_false
+            if statement != {"Ref": "AWS::NoValue"}:
+                statements.append(statement)
+    actions = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    return actions, statements
+
+
+def test_fix_actions_are_granted_only_when_the_fix_can_run():
+    default, _ = granted()
+    # The default-on fixes, and not the opt-in ones.
+    assert {"ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs"} <= default
+    assert not {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcAttribute"} & default
+    opted_in, _ = granted(CheckModes="network_isolation=off,s3_endpoint_exists=fix,vpc_dns_support=fix")
+    assert {"ec2:CreateVpcEndpoint", "ec2:ModifyVpcAttribute", "ec2:CreateTags"} <= opted_in
+    only_dns, _ = granted(CheckModes="vpc_dns_support=fix,s3_endpoint_exists=notify")
+    assert "ec2:ModifyVpcAttribute" in only_dns and "ec2:CreateVpcEndpoint" not in only_dns
+    notify_only, _ = granted(CheckModes="sg_self_ingress=notify,flow_logs_enabled=off")
+    assert "ec2:AuthorizeSecurityGroupIngress" not in notify_only
+    assert not {"ec2:CreateFlowLogs", "iam:PassRole"} & notify_only
+    assert "ec2:ModifyVpcEndpoint" in notify_only
+    # Without remediation, or in a dry run, no fix writes at all.
+    for parameters in ({"Remediate": "false"}, {"DryRun": "true"}):
+        actions, _ = granted(**parameters, CheckModes="s3_endpoint_exists=fix,vpc_dns_support=fix")
+        assert not (EC2_FIX_ACTIONS | {"iam:PassRole"}) & actions, parameters
+
+
+def test_every_fix_write_is_denied_on_resources_tagged_exempt():
+    _, statements = granted(CheckModes="s3_endpoint_exists=fix,vpc_dns_support=fix")
+    [deny] = [s for s in statements if s["Effect"] == "Deny" and "Null" in s.get("Condition", {})]
+    assert deny["Condition"] == {"Null": {"aws:ResourceTag/vpcguard:exempt": "false"}}
+    allowed_writes = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])} & EC2_FIX_ACTIONS
+    assert allowed_writes <= set(as_list(deny["Action"]))
+    resolver = Resolver(TEMPLATE, {**parameter_defaults(TEMPLATE), "AWS::Partition": "aws", "AWS::Region": "us-east-1",
+                                   "AWS::AccountId": "123456789012"}, {})
+    denied = {resolver(r).rsplit(":", 1)[1].split("/")[0] for r in as_list(deny["Resource"])}
+    written = {
+        resolver(r).rsplit(":", 1)[1].split("/")[0]
+        for s in statements
+        if s["Effect"] == "Allow" and set(as_list(s["Action"])) & EC2_FIX_ACTIONS
+        for r in as_list(s["Resource"])
+    }
+    assert written <= denied, written - denied
+
+
+def test_endpoint_and_security_group_writes_are_scoped():
+    _, statements = granted(CheckModes="s3_endpoint_exists=fix")
+    for statement in statements:
+        if statement["Effect"] != "Allow":
+            continue
+        actions = set(as_list(statement["Action"]))
+        resources = [str(r) for r in as_list(statement["Resource"])]
+        if actions & {"ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint"}:
+            assert len(actions) == 1, statement["Sid"]
+            assert all("${AWS::AccountId}" in r and "${AWS::Region}" in r for r in resources), statement["Sid"]
+        if "ec2:AuthorizeSecurityGroupIngress" in actions:
+            assert all(":security-group/*" in r for r in resources)
+        if "ec2:ModifyVpcEndpoint" in actions and any(":vpc-endpoint/" in r for r in resources):
+            # Only S3 endpoints: no other service's endpoint can be re-pointed.
+            assert statement["Condition"] == {"StringEquals": {"ec2:VpceServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}}}
+            assert all(":vpc-endpoint/" in r for r in resources)
+
+
+@pytest.mark.parametrize("function, queue", [("InspectFunction", "WorkQueue"), ("NotifyFunction", "NotifyQueue")])
+def test_functions_consume_only_their_own_queue(function, queue):
+    """SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage ... on every queue) to a
+    function with an SQS event; an explicit Deny outside the function's own queue undoes it."""
+    props = RESOURCES[function]["Properties"]
+    [source] = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
+    assert source["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    statements = [s for policy in props["Policies"] for s in policy["Statement"] if "Fn::If" not in s]
+    denies = [s for s in statements if s["Effect"] == "Deny" and "NotResource" in s]
+    assert any(
+        set(as_list(s["Action"])) >= SQS_CONSUME_ACTIONS and s["NotResource"] == {"Fn::GetAtt": [queue, "Arn"]}
+        for s in denies
+    ), function
+
+
+def test_audit_write_failures_have_an_alarm():
+    alarms = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    [alarm] = [a for a in alarms if a["MetricName"] == "AuditWriteFailures"]
+    assert alarm["Namespace"] == "vpcguard"  # the inspect function's Powertools Metrics namespace
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "vpcguard-inspect"}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
+    app = (ROOT / "functions" / "inspect" / "app.py").read_text()
+    assert 'name="AuditWriteFailures"' in app and 'Metrics(namespace="vpcguard", service="vpcguard-inspect")' in app

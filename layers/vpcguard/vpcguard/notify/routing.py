@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # Webhook secrets are read at most once per this many seconds per warm Lambda.
 SECRET_MAX_AGE_SECONDS = 300
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class WebhookSecretError(RuntimeError):
@@ -77,6 +79,11 @@ class WebhookSecrets:
 
 
 def _url_from_secret(value: Any, route: Route) -> str:
+    """The webhook URL a secret holds, stripped of the whitespace a copy and paste leaves
+    (a trailing newline made the URL, token included, leak into request logs). It must be
+    an https URL with a host and a path and no whitespace or control characters inside;
+    plain http is accepted only for a loopback host (a local test server). Errors name
+    the secret, never its value."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     text = str(value).strip()
@@ -86,10 +93,32 @@ def _url_from_secret(value: Any, route: Route) -> str:
             data = json.loads(text)
         except json.JSONDecodeError:
             data = {}
-        text = str(data.get("webhook_url") or data.get("url") or "").strip()
-    if not text.startswith(("https://", "http://")):
+        text = str(data.get("webhook_url") or data.get("url") or "").strip() if isinstance(data, dict) else ""
+    problem = _webhook_url_problem(text)
+    if problem:
         raise WebhookSecretError(
-            f"the secret {route.secret_arn} ({route.label}) does not hold a webhook URL "
-            "(expected the URL itself, https://hooks.slack.com/...)"
+            f"the secret {route.secret_arn} ({route.label}) does not hold a usable Slack webhook URL: "
+            f"{problem} "
+            "(expected the URL itself, https://hooks.slack.com/services/...)"
         )
     return text
+
+
+def _webhook_url_problem(text: str) -> str | None:
+    if not text:
+        return "it is empty"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
+        return "it contains whitespace or control characters inside the URL"
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        pass
+    elif parts.scheme != "https":
+        return "it is not an https:// URL"
+    if not parts.hostname:
+        return "it has no host"
+    if parts.path in ("", "/"):
+        return "it has no webhook path"
+    return None

@@ -4,6 +4,10 @@
 - 5xx or a connection error: exponential backoff, a bounded number of attempts;
 - any other 4xx: permanent (the webhook was revoked, the payload is invalid): no retry here.
 
+- the function's remaining time: no attempt or wait is started that could not finish before
+  the Lambda timeout (`remaining_seconds`); the message fails cleanly instead of being cut
+  off mid-retry, and SQS delivers it again.
+
 When a message cannot be delivered, `SlackDeliveryError` is raised so the SQS record fails
 and comes back (then ends in the DLQ after maxReceiveCount): a message is never dropped.
 The webhook URL is a credential and never appears in a log or an exception message.
@@ -18,12 +22,16 @@ from typing import Any
 
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
+from .redaction import redact
+
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_CAP_SECONDS = 30.0
 DEFAULT_ATTEMPTS = 4
 DEFAULT_BACKOFF_SECONDS = 1.0
 TIMEOUT_SECONDS = 10
+# Kept in hand after the last attempt: giving back the dedup claims and answering the batch.
+RESERVE_SECONDS = 5.0
 
 
 class SlackDeliveryError(RuntimeError):
@@ -89,17 +97,27 @@ class SlackSender:
         self.timeout = timeout
         self.sleep = sleep
 
-    def send(self, url: str, payload: dict[str, Any], *, destination: str = "Slack") -> int:
+    def send(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        *,
+        destination: str = "Slack",
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> int:
         """Post `payload`; returns the number of attempts it took. `destination` (a team
-        or "default channel") is what logs and errors name instead of the URL."""
+        or "default channel") is what logs and errors name instead of the URL.
+        `remaining_seconds` is the Lambda's time left: an attempt (up to the HTTP timeout)
+        or a wait is only started when it can end with RESERVE_SECONDS to spare."""
         # Our retry policy below replaces slack-sdk's handlers, so each attempt is counted here.
         client = WebhookClient(url, timeout=self.timeout, logger=_sdk_logger(url), retry_handlers=[])
         last = "no attempt made"
         for attempt in range(1, self.attempts + 1):
+            self._ensure_time(remaining_seconds, self.timeout, destination, attempt, last)
             try:
                 response: WebhookResponse = client.send_dict(payload)
             except Exception as exc:  # connection refused, timeout, TLS: transient
-                last = f"{type(exc).__name__}: {str(exc).replace(url, '<webhook url>')}"
+                last = f"{type(exc).__name__}: {redact(str(exc).replace(url, '<webhook url>'))}"
                 wait = self._backoff(attempt)
                 log.warning("Slack (%s) attempt %d/%d failed: %s", destination, attempt, self.attempts, last)
             else:
@@ -107,7 +125,7 @@ class SlackSender:
                 if 200 <= status < 300:
                     log.info("Slack (%s) accepted the message (attempt %d)", destination, attempt)
                     return attempt
-                body = (response.body or "")[:200]
+                body = redact((response.body or "")[:200])
                 last = f"HTTP {status}: {body}"
                 if status == 429:
                     wait = retry_after_seconds(response.headers, self.retry_after_cap)
@@ -122,8 +140,24 @@ class SlackSender:
                         permanent=True,
                     )
             if attempt < self.attempts:
+                self._ensure_time(remaining_seconds, wait + self.timeout, destination, attempt + 1, last)
                 self.sleep(wait)
         raise SlackDeliveryError(f"Slack ({destination}) did not accept the message after {self.attempts} attempts: {last}")
+
+    def _ensure_time(
+        self, remaining: Callable[[], float] | None, needed: float, destination: str, attempt: int, last: str
+    ) -> None:
+        if remaining is None:
+            return
+        left = remaining()
+        if left - needed < RESERVE_SECONDS:
+            log.warning(
+                "Slack (%s): not starting attempt %d, the function has %.1fs left", destination, attempt, left
+            )
+            raise SlackDeliveryError(
+                f"Slack ({destination}): stopped before attempt {attempt} with {left:.1f}s of the function's "
+                f"time left (last: {last}); the record is retried"
+            )
 
     def _backoff(self, attempt: int) -> float:
         return self.backoff_seconds * (2 ** (attempt - 1))
