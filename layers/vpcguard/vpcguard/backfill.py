@@ -449,7 +449,9 @@ class QueueResult:
         return {"queued": {"models": self.models, "transform_jobs": self.transform_jobs}, "failed": self.failed}
 
 
-def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str = "") -> list[dict[str, Any]]:
+def backfill_messages(
+    listing: AccountListing, *, backfill_id: str, region: str = "", account: str = ""
+) -> list[dict[str, Any]]:
     """One work-queue message per subject, in the "vpcguard backfill" shape that
     `events.parse_event` reads (an EventBridge-like envelope, so the work queue carries
     one kind of body). Every message has its own id: it is the inspect function's
@@ -462,7 +464,9 @@ def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str 
             "id": str(uuid.uuid4()),
             "detail-type": BACKFILL_DETAIL_TYPE,
             "source": BACKFILL_SOURCE,
-            "account": "",
+            # A member account's subject names its account: the inspect function evaluates
+            # it there, through the member role.
+            "account": account,
             "time": now,
             "region": region,
             "resources": [],
@@ -473,7 +477,13 @@ def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str 
 
 
 def queue_subjects(
-    clients: AwsClients, queue_url: str, listing: AccountListing, *, backfill_id: str | None = None
+    clients: AwsClients,
+    queue_url: str,
+    listing: AccountListing,
+    *,
+    backfill_id: str | None = None,
+    account: str = "",
+    region: str | None = None,
 ) -> QueueResult:
     """Put every subject of `listing` on the work queue, 10 per SendMessageBatch.
 
@@ -483,7 +493,9 @@ def queue_subjects(
     backfill_id = backfill_id or str(uuid.uuid4())
     sqs = clients.client("sqs")
     result = QueueResult()
-    messages = backfill_messages(listing, backfill_id=backfill_id, region=clients.region or "")
+    messages = backfill_messages(
+        listing, backfill_id=backfill_id, region=region or clients.region or "", account=account
+    )
 
     def queued(message: dict[str, Any]) -> None:
         if message["detail"]["type"] == "model":
@@ -526,7 +538,9 @@ def queue_subjects(
 
 class BackfillRequest(BaseModel):
     """The backfill Lambda's event: `{"scope": "all"}` (optional "jobs", "since"), or
-    `{"models": [...], "transform_jobs": [...]}` (names or ARNs)."""
+    `{"models": [...], "transform_jobs": [...]}` (names or ARNs), or across an organization
+    `{"accounts": [...] | "org": true, "regions": [...]}` (implies "scope": "all";
+    "regions" alone scans those regions of this account; "all" = every enabled region)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -535,6 +549,28 @@ class BackfillRequest(BaseModel):
     since: datetime | None = None
     models: tuple[str, ...] = ()
     transform_jobs: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    org: bool = False
+    regions: tuple[str, ...] = ()
+
+    @property
+    def fans_out(self) -> bool:
+        """One message per account and region first (vpcguard.org.queue_targets)."""
+        return bool(self.accounts or self.org or self.regions)
+
+    @field_validator("accounts", mode="after")
+    @classmethod
+    def _accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from .accounts import parse_account_ids
+
+        return tuple(parse_account_ids(value))
+
+    @field_validator("regions", mode="after")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from .accounts import parse_regions
+
+        return tuple(parse_regions(value))
 
     @field_validator("since", mode="before")
     @classmethod
@@ -544,6 +580,12 @@ class BackfillRequest(BaseModel):
     @model_validator(mode="after")
     def _one_kind(self) -> BackfillRequest:
         named = bool(self.models or self.transform_jobs)
+        if self.org and self.accounts:
+            raise ValueError('give "org": true or "accounts", not both')
+        if self.fans_out:
+            if named:
+                raise ValueError('"accounts" / "org" / "regions" scan every subject: give no names')
+            return self
         if self.scope is None and not named:
             raise ValueError('nothing to queue: give {"scope": "all"} or "models" / "transform_jobs"')
         if self.scope is not None and named:

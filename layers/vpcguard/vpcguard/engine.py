@@ -102,6 +102,9 @@ class AuditRecord:
     # Unique per change (with the time, the audit table's sort key): two runs that change
     # the same resource in the same second keep two records.
     record_id: str = ""
+    # Where the change was made: a member account's when the hub fixed it through its role.
+    account: str = ""
+    region: str = ""
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
         return asdict(self)
@@ -510,6 +513,8 @@ class Engine:
             dry_run=self.settings.dry_run,
             outcome=outcome,
             record_id=uuid.uuid4().hex,
+            account=subject.account,
+            region=subject.region,
         )
 
     def _store(self, record: AuditRecord, *, required: bool) -> None:
