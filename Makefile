@@ -34,9 +34,11 @@ $(SAM_STAMP):
 # cfn-lint on the template, then the deployable build (no Docker: the layer's requirements
 # are installed for python3.11 by the python3.11 on PATH). The pipeline tests run the built
 # handler and layer from .aws-sam/build.
+# member.yaml (the organization's spoke, deployed by a StackSet) is plain CloudFormation.
 sam: $(SAM_STAMP)
 	$(SAM) validate --lint
 	$(SAM_VENV)/bin/cfn-lint drift-iam-forwarder.yaml
+	$(SAM_VENV)/bin/cfn-lint member.yaml
 	$(SAM) build --cached
 	$(MAKE) --no-print-directory bytecode
 
@@ -49,10 +51,11 @@ BYTECODE := $(SAM_BUILD)/InspectFunction $(SAM_BUILD)/BackfillFunction $(SAM_BUI
 bytecode:
 	python3.11 -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BYTECODE)
 
-lint: venv
+lint: venv $(SAM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/gen_checks_doc.py --check
+	$(SAM_VENV)/bin/cfn-lint template.yaml member.yaml
 
 # pytest-xdist: one worker per core, each with its own moto server.
 PYTEST := $(VENV)/bin/pytest -n auto

@@ -18,11 +18,15 @@ the timings and memory figures are vpcguard's own, not the fake AWS's.
       wall time / the floor's                                 target: at most 1.15
       peak RSS of the CLI process with --format jsonl, 5,000  target: at most 120 MB
       peak RSS growth from 1,000 to 5,000                     target: at most 15%
+  (g) an organization scan: 3 accounts x 2 regions, 1,000 models in all:
+      calls per subject beyond listing (target: at most 1.2) plus one AssumeRole per account
+      and region at most; wall time against a one-account scan of the same subjects.
+      (`python scripts/bench.py g` runs this part alone.)
 
   (f) drift: calls to handle a change event affecting 5 subjects and a burst of 50
       changes, and the time from a change event to the finding (scripts/drift_bench.py).
 
-Run from the repository root: `python scripts/bench.py [a|b|c|d|e|f ...]` runs only the
+Run from the repository root: `python scripts/bench.py [a|b|c|d|e|f|g ...]` runs only the
 named sections (all by default). Exit code 1 when a target is missed.
 """
 
@@ -67,6 +71,10 @@ RSS_TARGET_MB = 120
 RSS_GROWTH_TARGET = 0.15
 # (e)'s worlds: (models, VPCs, jobs).
 STREAMING_WORLDS = ((1000, 10, 200), (5000, 50, 1000))
+ORG_ACCOUNTS = ("222222222222", "333333333333")  # with the hub's own: 3 accounts
+ORG_REGIONS = (REGION, "us-west-2")
+ORG_MODELS = 1000
+ORG_VPCS_PER_TARGET = 2
 
 
 class MotoProcess:
@@ -313,6 +321,75 @@ def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     ]
 
 
+# --- (g) an organization scan ---------------------------------------------------------------
+
+
+def organization_scan(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
+    from vpcguard.accounts import AccountSessions, Target
+    from vpcguard.org import scan_targets
+
+    hub = "123456789012"
+    targets = [Target(a, r) for a in (hub, *ORG_ACCOUNTS) for r in ORG_REGIONS]
+    per_target = [ORG_MODELS // len(targets) + (1 if i < ORG_MODELS % len(targets) else 0) for i in range(len(targets))]
+    print(f"(g) organization scan: {len(targets) // len(ORG_REGIONS)} accounts x {len(ORG_REGIONS)} regions, "
+          f"{ORG_MODELS} models in all ({ORG_VPCS_PER_TARGET} VPCs per account and region)")
+
+    def build_org() -> None:
+        for n, (target, models) in enumerate(zip(targets, per_target, strict=True)):
+            builder = Builder(server.endpoint_url, region=target.region,
+                              account=None if target.account == hub else target.account)
+            builder._counter = 1000 * n  # IAM names are per account, not per region
+            build_population(builder, models=models, vpcs=ORG_VPCS_PER_TARGET, workers=WORKERS, prefix=f"d{n}")
+
+    timed("built", build_org)
+    sessions = AccountSessions(fresh_clients(server.endpoint_url))
+    start = time.perf_counter()
+    scan = scan_targets(sessions, targets, lambda clients, _: scan_account(clients, jobs="none", max_workers=WORKERS))
+    org_seconds = time.perf_counter() - start
+    calls = sessions.counter.snapshot()
+    subjects = len(scan.reports)
+    assumes = calls.get("sts:AssumeRole", 0)
+    identity = calls.get("sts:GetCallerIdentity", 0)
+    listing = listing_calls(calls)
+    per_subject = (sum(calls.values()) - listing - assumes - identity) / subjects
+    print_calls(calls, subjects)
+    print(f"  {subjects} subjects over {len(scan.scanned)} targets ({len(scan.failures)} failed) in {org_seconds:.1f} s; "
+          f"{per_subject:.3f} calls per subject beyond listing; {assumes} AssumeRole, {identity} GetCallerIdentity")
+
+    server.reset()
+    builder = Builder(server.endpoint_url)
+    timed("one account, same subjects: built",
+          lambda: build_population(builder, models=ORG_MODELS, vpcs=ORG_VPCS_PER_TARGET * len(targets),
+                                   workers=WORKERS, prefix="d1"))
+    one_reports, one_calls, one_seconds = backfill(server, "none")
+    one_per_subject = print_calls(one_calls, len(one_reports))
+    print(f"  one account: {len(one_reports)} subjects in {one_seconds:.1f} s; {one_per_subject:.3f} calls per "
+          f"subject beyond listing; the organization scan took {org_seconds / one_seconds:.2f}x as long\n")
+    return [
+        (f"(g) org scan calls per subject beyond listing, {len(targets)} account-regions / {subjects} models",
+         f"{per_subject:.3f}", f"<= {PER_SUBJECT_TARGET}", per_subject <= PER_SUBJECT_TARGET and subjects == ORG_MODELS),
+        ("(g) org scan AssumeRole calls (at most one per account-region)", f"{assumes}", f"<= {len(targets)}",
+         assumes <= len(targets)),
+        ("(g) org scan wall time", f"{org_seconds:.1f} s", "-", None),
+        ("(g) one-account scan of the same subjects, wall time", f"{one_seconds:.1f} s", "-", None),
+        ("(g) one-account scan calls per subject beyond listing", f"{one_per_subject:.3f}", "-", None),
+    ]
+
+
+def print_rows(rows: list[tuple[str, str, str, bool | None]]) -> int:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
+    print("-" * (width + 26))
+    for label, value, target, ok in rows:
+        mark = "" if ok is None else ("yes" if ok else "NO")
+        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
+    missed = [r[0] for r in rows if r[3] is False]
+    if missed:
+        print("\nTargets missed: " + "; ".join(missed))
+        return 1
+    return 0
+
+
 def main(sections: set[str]) -> int:
     print(f"vpcguard bench: moto in a child process, {WORKERS} worker threads\n")
     server = MotoProcess().start()
@@ -326,23 +403,15 @@ def main(sections: set[str]) -> int:
             from drift_bench import drift_rows  # scripts/ is this script's own folder
 
             rows += drift_rows(server.endpoint_url, server.reset)
+        if "g" in sections:
+            server.reset()
+            rows += organization_scan(server)
     finally:
         server.stop()
 
     if "d" in sections:
         rows += footprint_rows()
-
-    width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'measured':>10}  {'target':>7}  ok")
-    print("-" * (width + 26))
-    for label, value, target, ok in rows:
-        mark = "" if ok is None else ("yes" if ok else "NO")
-        print(f"{label:<{width}}  {value:>10}  {target:>7}  {mark}")
-    missed = [r[0] for r in rows if r[3] is False]
-    if missed:
-        print("\nTargets missed: " + "; ".join(missed))
-        return 1
-    return 0
+    return print_rows(rows)
 
 
 def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str, str, bool | None]]:
@@ -400,4 +469,4 @@ def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str,
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    raise SystemExit(main(set(sys.argv[1:]) or {"a", "b", "c", "d", "e", "f"}))
+    raise SystemExit(main(set(sys.argv[1:]) or {"a", "b", "c", "d", "e", "f", "g"}))

@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from vpcguard.accounts import AccountSessions, sessions_from_env
 from vpcguard.aws import AwsClients
 from vpcguard.events import WorkItem, parse_event
 from vpcguard.inspection import Inspector
@@ -101,6 +102,13 @@ def aws_clients() -> AwsClients:
     return AwsClients()
 
 
+@functools.cache
+def member_sessions() -> AccountSessions | None:
+    """Member-role credentials (a hub: VPCGUARD_MEMBER_ROLE_NAME set), kept per account across
+    invocations until shortly before they expire; None in a single-account deployment."""
+    return sessions_from_env(aws_clients())
+
+
 @capture_method
 def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, Any]:
     result = inspector.inspect(WorkItem.from_dict(work))
@@ -109,6 +117,10 @@ def inspect_subject(*, work: dict[str, Any], inspector: Inspector) -> dict[str, 
         metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=1)
     if result["audit"]:
         metrics.add_metric(name="FixesRecorded", unit=MetricUnit.Count, value=result["audit"])
+    if result.get("member_role_failed"):
+        # The subject is an ERROR finding; the alarm on this metric says which role to fix.
+        logger.error("member role could not be assumed", extra={"account": result.get("account")})
+        metrics.add_metric(name="MemberRoleFailures", unit=MetricUnit.Count, value=1)
     return result
 
 
@@ -168,7 +180,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     function_arn = str(getattr(context, "invoked_function_arn", "") or "").split(":")
     if len(function_arn) > 4:
         clients.know_account(function_arn[4])
-    inspector = Inspector.from_env(clients=clients)
+    inspector = Inspector.from_env(clients=clients, sessions=member_sessions())
 
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         logger.remove_keys(RECORD_LOG_KEYS)

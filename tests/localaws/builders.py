@@ -103,21 +103,38 @@ class CompliantVpc:
 
 
 class Builder:
-    def __init__(self, endpoint_url: str, region: str = REGION, clients: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str = REGION,
+        clients: dict[str, Any] | None = None,
+        account: str | None = None,
+    ):
         """`clients`: a cache of boto3 clients for this endpoint and region to reuse (the
         tests share one across tests: building a client costs more than most tests'
-        calls). The builder only makes calls with them; it registers no event handlers."""
+        calls). The builder only makes calls with them; it registers no event handlers.
+        `account`: build in that account (an administrator's view of a member account, for
+        setting up an organization's worlds); default: the credentials' own account. Such a
+        builder keeps clients of its own, since its requests carry that account."""
         self.endpoint_url = endpoint_url
         self.region = region
+        self.account = account or ACCOUNT
+        self._as_member = account is not None
         self._session: boto3.Session | None = None
-        self._clients: dict[str, Any] = {} if clients is None else clients
+        self._clients: dict[str, Any] = {} if clients is None or self._as_member else clients
         self._counter = 0
 
     @property
     def session(self) -> boto3.Session:
         if self._session is None:
             self._session = boto3.Session(region_name=self.region)
+            if self._as_member:
+                # moto's way to act in another account: this header on every request.
+                self._session.events.register("before-sign", self._as_account)
         return self._session
+
+    def _as_account(self, request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = self.account
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -269,7 +286,7 @@ class Builder:
         """A flow log to CloudWatch. `delivery_fails=True` points it at a log group that does
         not exist, which moto (like AWS) reports as DeliverLogsStatus FAILED."""
         if delivery_fails:
-            group, role = self._name("/missing/log-group"), f"arn:aws:iam::{ACCOUNT}:role/missing"
+            group, role = self._name("/missing/log-group"), f"arn:aws:iam::{self.account}:role/missing"
         else:
             group, role = self.flow_log_destination()
         resp = self.ec2.create_flow_logs(
@@ -319,7 +336,8 @@ class Builder:
 
     def bucket(self, name: str, policy: dict[str, Any] | None = None) -> str:
         s3 = self.client("s3")
-        s3.create_bucket(Bucket=name)
+        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        s3.create_bucket(Bucket=name, **where)
         if policy is not None:
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
         return name

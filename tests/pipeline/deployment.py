@@ -21,7 +21,7 @@ import boto3
 
 from tests.localaws.server import ACCOUNT, REGION
 
-from .cfn import Resolver, load_template, parameter_defaults, resources_of_type
+from .cfn import MEMBER_TEMPLATE, Resolver, load_template, parameter_defaults, resources_of_type
 
 STACK = "vpcguard"
 INSPECT_FUNCTION = "InspectFunction"
@@ -35,11 +35,28 @@ class LocalDeployment:
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
     findings_queue_url: str = ""
+    # Another account (member.yaml in a member account): every call carries moto's account header.
+    account: str = ACCOUNT
 
     # --- clients ----------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+        client = boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+        if self.account != ACCOUNT:
+            client.meta.events.register("before-sign", self._as_account)
+        return client
+
+    def _as_account(self, request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = self.account
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """The template's resources of a type whose Condition (if any) holds, as CloudFormation creates them."""
+        conditions = self.template.get("Conditions", {})
+        return {
+            logical_id: resource
+            for logical_id, resource in resources_of_type(self.template, resource_type).items()
+            if "Condition" not in resource or self.resolve(conditions[resource["Condition"]])
+        }
 
     @property
     def resolve(self) -> Resolver:
@@ -77,7 +94,7 @@ class LocalDeployment:
         self.refs.update(
             {
                 "AWS::Region": REGION,
-                "AWS::AccountId": ACCOUNT,
+                "AWS::AccountId": self.account,
                 "AWS::Partition": "aws",
                 "AWS::StackName": STACK,
             }
@@ -91,13 +108,17 @@ class LocalDeployment:
         self._tables()
         self._log_groups()
         self._roles()
+        self._event_buses()
         self._rules()
-        self._findings_subscriber()
+        for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
+            self.refs[logical_id] = f"{STACK}-{logical_id}"
+        if "FindingsTopic" in self.refs:
+            self._findings_subscriber()
         return self
 
     def _queues(self) -> None:
         sqs = self.client("sqs")
-        queues = resources_of_type(self.template, "AWS::SQS::Queue")
+        queues = self.resources("AWS::SQS::Queue")
         # Queues that others redrive to first, so their ARNs resolve.
         order = sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
         for logical_id in order:
@@ -112,7 +133,7 @@ class LocalDeployment:
 
     def _topics(self) -> None:
         sns = self.client("sns")
-        for logical_id, resource in resources_of_type(self.template, "AWS::SNS::Topic").items():
+        for logical_id, resource in self.resources("AWS::SNS::Topic").items():
             props = self.resolve(resource.get("Properties", {}))
             attributes = {k: str(props[k]) for k in ("KmsMasterKeyId", "DisplayName") if k in props}
             arn = sns.create_topic(Name=f"{STACK}-{logical_id}", Attributes=attributes)["TopicArn"]
@@ -121,7 +142,7 @@ class LocalDeployment:
 
     def _tables(self) -> None:
         dynamodb = self.client("dynamodb")
-        for logical_id, resource in resources_of_type(self.template, "AWS::DynamoDB::Table").items():
+        for logical_id, resource in self.resources("AWS::DynamoDB::Table").items():
             props = self.resolve(resource["Properties"])
             name = f"{STACK}-{logical_id}"
             extra = {}
@@ -142,19 +163,23 @@ class LocalDeployment:
 
     def _log_groups(self) -> None:
         logs = self.client("logs")
-        for logical_id, resource in resources_of_type(self.template, "AWS::Logs::LogGroup").items():
-            if "LogGroupName" in resource.get("Properties", {}):
-                continue  # a function's own log group: Lambda's business, not ours
-            name = f"/{STACK}/{logical_id}"
+        for logical_id, resource in self.resources("AWS::Logs::LogGroup").items():
+            named = resource.get("Properties", {}).get("LogGroupName")
+            if named is not None and not isinstance(named, str):
+                continue  # a function's own log group (/aws/lambda/${Function}): Lambda's business, not ours
+            name = named or f"/{STACK}/{logical_id}"
             logs.create_log_group(logGroupName=name)
             self.refs[logical_id] = name
-            self.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+            self.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{self.account}:log-group:{name}:*"
 
     def _roles(self) -> None:
         iam = self.client("iam")
-        for logical_id, resource in resources_of_type(self.template, "AWS::IAM::Role").items():
-            props = self.resolve(resource["Properties"])
-            name = f"{STACK}-{logical_id}"
+        roles = self.resources("AWS::IAM::Role")
+        # A role whose policy names another role's ARN waits for it (as CloudFormation orders them).
+        order = sorted(roles, key=lambda lid: "GetAtt" in json.dumps(roles[lid]["Properties"].get("Policies", [])))
+        for logical_id in order:
+            props = self.resolve(roles[logical_id]["Properties"])
+            name = props.get("RoleName") or f"{STACK}-{logical_id}"
             arn = iam.create_role(
                 RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
             )["Role"]["Arn"]
@@ -165,15 +190,25 @@ class LocalDeployment:
             self.refs[logical_id] = name
             self.attributes[(logical_id, "Arn")] = arn
 
+    def _event_buses(self) -> None:
+        events = self.client("events")
+        for logical_id, resource in self.resources("AWS::Events::EventBus").items():
+            props = self.resolve(resource["Properties"])
+            arn = events.create_event_bus(Name=props["Name"])["EventBusArn"]
+            self.refs[logical_id] = props["Name"]
+            self.attributes[(logical_id, "Arn")] = arn
+            self.attributes[(logical_id, "Name")] = props["Name"]
+
     def _rules(self) -> None:
         events = self.client("events")
-        for logical_id, resource in resources_of_type(self.template, "AWS::Events::Rule").items():
+        for logical_id, resource in self.resources("AWS::Events::Rule").items():
             props = self.resolve(resource["Properties"])
             name = f"{STACK}-{logical_id}"
+            bus = {"EventBusName": props["EventBusName"]} if "EventBusName" in props else {}
             arn = events.put_rule(
-                Name=name, EventPattern=json.dumps(props["EventPattern"]), Description=props.get("Description", "")
+                Name=name, EventPattern=json.dumps(props["EventPattern"]), Description=props.get("Description", ""), **bus
             )["RuleArn"]
-            events.put_targets(Rule=name, Targets=props["Targets"])
+            events.put_targets(Rule=name, Targets=props["Targets"], **bus)
             self.refs[logical_id] = name
             self.attributes[(logical_id, "Arn")] = arn
 
@@ -197,3 +232,11 @@ def deploy(endpoint_url: str, **parameter_overrides: str) -> LocalDeployment:
     # An SSM-typed parameter's default is a parameter name, resolved by CloudFormation;
     # locally the Powertools layer is the dev environment's own install.
     return LocalDeployment(endpoint_url, template, parameters).deploy()
+
+
+def deploy_member(endpoint_url: str, account: str, **parameters: str) -> LocalDeployment:
+    """member.yaml's stack instance in `account` (its primary region): the forwarding rules,
+    the member role and the flow-log destination, as the StackSet creates them."""
+    template = load_template(MEMBER_TEMPLATE)
+    values = {**parameter_defaults(template), "PrimaryRegion": REGION, **parameters}
+    return LocalDeployment(endpoint_url, template, values, account=account).deploy()

@@ -32,6 +32,8 @@ SETTINGS_VARIABLES = {
     "VPCGUARD_WORK_QUEUE_URL",
     # Drift (issue 13): the dependency index every evaluation writes, and its entries' lifetime.
     "VPCGUARD_INDEX_TABLE", "VPCGUARD_INDEX_TTL_DAYS",
+    # "Organization-wide": the member role a hub assumes.
+    "VPCGUARD_MEMBER_ROLE_NAME",
 }
 WRITE_ACTIONS = {
     "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
@@ -78,7 +80,14 @@ def test_rules_deliver_to_the_work_queue_with_retries_and_a_dead_letter_queue():
         for k, r in RESOURCES.items()
         if r["Type"] == "AWS::Events::Rule" and not k.startswith("Drift")
     }
-    assert set(rules) == {"SageMakerCreateCallsRule", "TransformJobStateRule"}
+    # The Org* rules (OrganizationId set) take member accounts' events from the hub's bus.
+    assert set(rules) == {
+        "SageMakerCreateCallsRule", "TransformJobStateRule", "OrgSageMakerCreateCallsRule", "OrgTransformJobStateRule"
+    }
+    for name in ("SageMakerCreateCallsRule", "TransformJobStateRule"):
+        assert rules[f"Org{name}"]["EventPattern"] == rules[name]["EventPattern"]
+        assert rules[f"Org{name}"]["EventBusName"] == {"Ref": "HubEventBus"}
+        assert RESOURCES[f"Org{name}"]["Condition"] == "OrgHub"
     for props in rules.values():
         [target] = props["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": ["WorkQueue", "Arn"]}
@@ -97,6 +106,8 @@ def test_only_the_rules_may_send_to_the_queues():
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         {"Fn::GetAtt": ["SageMakerCreateCallsRule", "Arn"]},
         {"Fn::GetAtt": ["TransformJobStateRule", "Arn"]},
+        {"Fn::If": ["OrgHub", {"Fn::GetAtt": ["OrgSageMakerCreateCallsRule", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+        {"Fn::If": ["OrgHub", {"Fn::GetAtt": ["OrgTransformJobStateRule", "Arn"]}, {"Ref": "AWS::NoValue"}]},
     ]
 
 
@@ -154,7 +165,10 @@ def test_alarms_watch_the_dlq_depth_and_the_function_errors():
 def test_environment_names_are_the_public_settings_and_parse(stack):
     env = stack.function_environment("InspectFunction")
     ours = {name for name in env if name.startswith("VPCGUARD_")}
-    assert ours - SETTINGS_VARIABLES == {"VPCGUARD_IDEMPOTENCY_TABLE"}
+    # Beside the settings: the Powertools idempotency table, and the account the stack runs in
+    # (Lambda has no variable for it; a hub imports member findings into its own Security Hub).
+    assert ours - SETTINGS_VARIABLES == {"VPCGUARD_IDEMPOTENCY_TABLE", "VPCGUARD_HUB_ACCOUNT"}
+    assert env["VPCGUARD_HUB_ACCOUNT"] == stack.refs["AWS::AccountId"]
     settings = Settings.from_env(env)
     assert settings.remediate is True  # the stack's default (checks.md)
     assert settings.dry_run is False

@@ -104,6 +104,9 @@ class AwsClients:
         endpoint_url: str | None = None,
         session: boto3.Session | None = None,
         max_attempts: int = 8,
+        counter: CallCounter | None = None,
+        max_concurrent_calls: int | None = None,
+        account: str | None = None,
     ) -> None:
         # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what Lambda sets and what the
         # AWS CLI v2 and the other SDKs read (before AWS_DEFAULT_REGION), so it works here too.
@@ -114,7 +117,11 @@ class AwsClients:
         if not self.region:
             raise AwsSetupError(NO_REGION)
         self.endpoint_url = endpoint_url
-        self.counter = CallCounter()
+        # The account these credentials belong to, when the caller knows it (a member
+        # account's assumed-role clients); None: not known without asking STS.
+        self.account = account
+        # Shared by every AwsClients of an organization scan, so one counter sees every call.
+        self.counter = counter or CallCounter()
         # Adaptive retries absorb throttling; the API budget is shared with every other
         # tool in the account, so we back off rather than fail. botocore reads
         # `max_attempts` here as retries after the first attempt (8 -> up to 9 attempts).
@@ -128,6 +135,23 @@ class AwsClients:
         self._caller_account: str | None = None
         self._lock = threading.Lock()
         self.session.events.register("before-call", self._count)
+        self._slots: threading.BoundedSemaphore | None = None
+        if max_concurrent_calls is not None:
+            # Throttling is per account and region: these clients (one account, one region)
+            # never have more than this many calls in flight, however many threads share them.
+            self._slots = threading.BoundedSemaphore(max_concurrent_calls)
+            self.session.events.register("before-call", self._take_slot)
+            self.session.events.register("after-call", self._give_slot)
+            self.session.events.register("after-call-error", self._give_slot)
+
+    def _take_slot(self, context: dict[str, Any] | None = None, **_: Any) -> None:
+        if self._slots is not None and context is not None:
+            self._slots.acquire()
+            context["vpcguard_slot"] = True
+
+    def _give_slot(self, context: dict[str, Any] | None = None, **_: Any) -> None:
+        if self._slots is not None and context is not None and context.pop("vpcguard_slot", False):
+            self._slots.release()
 
     def _count(self, model: Any = None, **_: Any) -> None:
         if model is not None:
@@ -152,15 +176,15 @@ class AwsClients:
     def know_account(self, account: str) -> None:
         """Record the credentials' account when the caller already knows it for certain (a
         Lambda function's own ARN names it), so no STS client or call is needed."""
-        if account.isdigit() and len(account) == 12:
-            with self._lock:
-                self._caller_account = self._caller_account or account
+        if account.isdigit() and len(account) == 12 and self.account is None:
+            self.account = account
 
     def caller_account(self) -> str:
         """The credentials' account: one sts:GetCallerIdentity per AwsClients, remembered
-        (a failure is not, so a later subject asks again)."""
+        (a failure is not, so a later subject asks again). Clients made for a member
+        account's role know their account already and ask nothing."""
         with self._lock:
-            known = self._caller_account
+            known = self._caller_account or self.account
         if known is None:
             known = self.account_id()
             with self._lock:

@@ -449,7 +449,9 @@ class QueueResult:
         return {"queued": {"models": self.models, "transform_jobs": self.transform_jobs}, "failed": self.failed}
 
 
-def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str = "") -> list[dict[str, Any]]:
+def backfill_messages(
+    listing: AccountListing, *, backfill_id: str, region: str = "", account: str = ""
+) -> list[dict[str, Any]]:
     """One work-queue message per subject, in the "vpcguard backfill" shape that
     `events.parse_event` reads (an EventBridge-like envelope, so the work queue carries
     one kind of body). Every message has its own id: it is the inspect function's
@@ -462,7 +464,9 @@ def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str 
             "id": str(uuid.uuid4()),
             "detail-type": BACKFILL_DETAIL_TYPE,
             "source": BACKFILL_SOURCE,
-            "account": "",
+            # A member account's subject names its account: the inspect function evaluates
+            # it there, through the member role.
+            "account": account,
             "time": now,
             "region": region,
             "resources": [],
@@ -473,7 +477,13 @@ def backfill_messages(listing: AccountListing, *, backfill_id: str, region: str 
 
 
 def queue_subjects(
-    clients: AwsClients, queue_url: str, listing: AccountListing, *, backfill_id: str | None = None
+    clients: AwsClients,
+    queue_url: str,
+    listing: AccountListing,
+    *,
+    backfill_id: str | None = None,
+    account: str = "",
+    region: str | None = None,
 ) -> QueueResult:
     """Put every subject of `listing` on the work queue, 10 per SendMessageBatch.
 
@@ -483,7 +493,9 @@ def queue_subjects(
     backfill_id = backfill_id or str(uuid.uuid4())
     sqs = clients.client("sqs")
     result = QueueResult()
-    messages = backfill_messages(listing, backfill_id=backfill_id, region=clients.region or "")
+    messages = backfill_messages(
+        listing, backfill_id=backfill_id, region=region or clients.region or "", account=account
+    )
 
     def queued(message: dict[str, Any]) -> None:
         if message["detail"]["type"] == "model":
@@ -527,7 +539,9 @@ def queue_subjects(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BackfillRequest:
     """The backfill Lambda's event: `{"scope": "all"}` (optional "jobs", "since"), or
-    `{"models": [...], "transform_jobs": [...]}` (names or ARNs).
+    `{"models": [...], "transform_jobs": [...]}` (names or ARNs), or across an organization
+    `{"accounts": [...] | "org": true, "regions": [...]}` (implies "scope": "all";
+    "regions" alone scans those regions of this account; "all" = every enabled region).
 
     Checked by hand (`parse`, field readers below), not with a pydantic model: this was
     the layer's only pydantic model, and pydantic was three quarters of the layer."""
@@ -537,6 +551,14 @@ class BackfillRequest:
     since: datetime | None = None
     models: tuple[str, ...] = ()
     transform_jobs: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    org: bool = False
+    regions: tuple[str, ...] = ()
+
+    @property
+    def fans_out(self) -> bool:
+        """One message per account and region first (vpcguard.org.queue_targets)."""
+        return bool(self.accounts or self.org or self.regions)
 
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> BackfillRequest:
@@ -563,6 +585,10 @@ class BackfillRequest:
 
     def _kind_problem(self) -> str | None:
         named = bool(self.models or self.transform_jobs)
+        if self.org and self.accounts:
+            return 'give "org": true or "accounts", not both'
+        if self.fans_out:
+            return '"accounts" / "org" / "regions" scan every subject: give no names' if named else None
         if self.scope is None and not named:
             return 'nothing to queue: give {"scope": "all"} or "models" / "transform_jobs"'
         if self.scope is not None and named:
@@ -614,10 +640,37 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(": Input should be a valid boolean")
+    return value
+
+
+def _account_ids(value: Any) -> tuple[str, ...]:
+    from .accounts import parse_account_ids  # the organization code, only when asked for
+
+    try:
+        return tuple(parse_account_ids(_names(value)))
+    except ValueError as exc:
+        raise ValueError(str(exc) if str(exc).startswith((":", ".")) else f": {exc}") from None
+
+
+def _region_names(value: Any) -> tuple[str, ...]:
+    from .accounts import parse_regions
+
+    try:
+        return tuple(parse_regions(_names(value)))
+    except ValueError as exc:
+        raise ValueError(str(exc) if str(exc).startswith((":", ".")) else f": {exc}") from None
+
+
 _REQUEST_FIELDS: dict[str, Callable[[Any], Any]] = {
     "scope": _one_of("all"),
     "jobs": _one_of(*JOB_SCOPES),
     "since": _since,
     "models": _names,
     "transform_jobs": _names,
+    "accounts": _account_ids,
+    "org": _flag,
+    "regions": _region_names,
 }

@@ -37,12 +37,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__, guardrails
 from . import facts as F
+from .accounts import (
+    DEFAULT_MEMBER_ROLE,
+    AccountSessions,
+    MemberRoleError,
+    Target,
+    arn_account_region,
+    member_settings,
+    parse_account_ids,
+    parse_regions,
+)
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
-from .backfill import JOB_SCOPES, iter_account, parse_since
+from .backfill import JOB_SCOPES, iter_account, parse_since, scan_account
 from .checks.base import all_checks, validate_ids
 from .engine import Engine
 from .model import Severity, Status
+from .org import OrgScan, document_extra, failures_table, resolve_targets, scan_targets, targets_line
 from .output import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -68,7 +79,9 @@ from .report import (
 )
 from .reports_html import render_html
 from .results import CheckResult, SubjectReport
+from .routing import SubjectRouter
 from .sarif import Locate, sarif_log
+from .scope import ForeignSubjectError
 from .settings import Settings, parse_modes
 from .template_check import check_template
 from .templates import TemplateError
@@ -273,6 +286,37 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"evaluate N subjects at a time (default: {DEFAULT_MAX_WORKERS})",
     )
+    org = scan.add_argument_group(
+        "organization (many accounts and regions)",
+        "Another account is read through its member role (member.yaml); the caller's own account "
+        "with its own credentials. An account whose role fails is named on stderr and in the "
+        "summary, the others are still scanned, and the exit code is 2.",
+    )
+    org.add_argument(
+        "--accounts",
+        action="append",
+        default=[],
+        metavar="ID[,ID...]",
+        help="with --all: scan these accounts",
+    )
+    org.add_argument(
+        "--org",
+        action="store_true",
+        help="with --all: every ACTIVE account of the organization (organizations:ListAccounts)",
+    )
+    org.add_argument(
+        "--regions",
+        action="append",
+        default=[],
+        metavar="R1,R2|all",
+        help="with --all: scan these regions (default: --region); all = every region enabled in the account",
+    )
+    org.add_argument(
+        "--role-name",
+        metavar="NAME",
+        help=f"the member role's name (default: {DEFAULT_MEMBER_ROLE}); also for --model/--transform-job ARNs",
+    )
+    org.add_argument("--external-id", metavar="ID", help="passed to sts:AssumeRole when given")
     _add_aws_options(scan)
     _add_output_options(scan)
     fixes = scan.add_argument_group("remediation")
@@ -560,6 +604,7 @@ def _emit(
     ignore_error: ErrorFilter | None = None,
     *,
     account: bool = False,
+    org: OrgScan | None = None,
 ) -> int:
     """Write `reports` (or what the callable returns, called once the outputs are open) in
     every format asked for, one report at a time; the one stderr line; the exit code."""
@@ -580,6 +625,11 @@ def _emit(
                     colour=terminal and use_colour(stream),
                 )
             )
+        if org is not None:
+            for writer in writers:
+                writer.extra = document_extra(org)
+                writer.header = f"{targets_line(org)}\n"
+                writer.footer = failures_table(org.failures)
         for writer in writers:
             writer.start()
         for report in reports() if callable(reports) else reports:
@@ -609,6 +659,11 @@ def _emit(
 # --- commands ------------------------------------------------------------------------------
 
 
+def _org_flags(args: argparse.Namespace) -> list[str]:
+    given = [("--accounts", args.accounts), ("--org", args.org), ("--regions", args.regions)]
+    return [flag for flag, value in given if value]
+
+
 def _scan(args: argparse.Namespace) -> int:
     models = list(dict.fromkeys(args.model))
     jobs = list(dict.fromkeys(args.transform_job))
@@ -623,7 +678,11 @@ def _scan(args: argparse.Namespace) -> int:
     if args.scan_all:
         if models or jobs:
             raise CliError("--all scans every model and job: it cannot be combined with --model/--transform-job")
+        if _org_flags(args):
+            return _scan_org(args)
         return _scan_all(args)
+    if _org_flags(args):
+        raise CliError(f"{', '.join(_org_flags(args))} only apply with --all")
     account_flags = (("--since", args.since), ("--jobs", args.jobs), ("--max-workers", args.max_workers))
     given = [flag for flag, value in account_flags if value is not None]
     if given:
@@ -633,17 +692,93 @@ def _scan(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
     _formats(args)  # a usage error before any AWS call
-    # An ARN of another account or region is refused before anything is read or changed.
-    for name in models:
-        engine.scope.check_arn(name, "model")
-    for name in jobs:
-        engine.scope.check_arn(name, "transform job")
+    if not any(ref.startswith("arn:") for ref in (*models, *jobs)):
 
-    def reports() -> Iterable[SubjectReport]:
-        yield from (engine.evaluate_model(name) for name in models)
-        yield from (engine.evaluate_transform_job(name) for name in jobs)
+        def reports() -> Iterable[SubjectReport]:
+            yield from (engine.evaluate_model(name) for name in models)
+            yield from (engine.evaluate_transform_job(name) for name in jobs)
 
+        return _emit(args, reports)
+    # An ARN of another account or region is never evaluated with these credentials: it is
+    # evaluated there, through the member role, or refused before anything is read.
+    router = SubjectRouter(_sessions(args, engine.clients), engine, settings)
+    for kind, refs in (("model", models), ("transform job", jobs)):
+        for ref in refs:
+            _require_member_role(router, engine, ref, kind)
+
+    def routed() -> Iterable[SubjectReport]:
+        yield from (router.evaluate("model", ref) for ref in models)
+        yield from (router.evaluate("transform_job", ref) for ref in jobs)
+
+    return _emit(args, routed)
     return _emit(args, reports)
+
+
+def _require_member_role(router: SubjectRouter, engine: Engine, ref: str, kind: str) -> None:
+    """An ARN elsewhere whose member role cannot be assumed is refused before anything is
+    read or changed: one line, exit 2 (as without any member role)."""
+    target = router.target_of(ref)
+    if target is None:
+        return
+    try:
+        router.engine(target)
+    except MemberRoleError as exc:
+        account, region = arn_account_region(ref)
+        reason = engine.scope.foreign_reason(account, region, f"{kind} {ref}") or f"{kind} {ref} is elsewhere"
+        raise ForeignSubjectError(
+            f"{reason}; vpcguard never evaluates or fixes it with these credentials, and its member role "
+            f"could not be used: {exc}"
+        ) from None
+
+
+def _sessions(args: argparse.Namespace, clients: AwsClients) -> AccountSessions:
+    return AccountSessions(
+        clients, role_name=args.role_name or DEFAULT_MEMBER_ROLE, external_id=args.external_id
+    )
+
+
+def _scan_org(args: argparse.Namespace) -> int:
+    try:
+        accounts = parse_account_ids(args.accounts)
+        regions = parse_regions(args.regions)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.org and accounts:
+        raise CliError("--org scans every account of the organization: it cannot be combined with --accounts")
+    settings = settings_from_args(args)
+    base = build_clients(args)
+    sessions = _sessions(args, base)
+    scope = resolve_targets(sessions, accounts, args.org, regions)
+    progress = ProgressBar(sys.stderr) if wants_progress(sys.stderr) else None
+    audit_sink = audit_sink_for(base, settings.audit_table)
+
+    def scan_one(clients: AwsClients, target: Target) -> list[SubjectReport]:
+        def step(name: str, done: int, total: int) -> None:
+            if progress is not None:
+                progress(f"{target} {name}", done, total)
+
+        return scan_account(
+            clients,
+            settings if sessions.is_home(target.account) else member_settings(settings, target.account, target.region),
+            jobs=args.jobs or "in-progress",
+            since=args.since,
+            max_workers=args.max_workers or DEFAULT_MAX_WORKERS,
+            progress=step if progress is not None else None,
+            trigger=f"cli scan --all ({target})",
+            audit_sink=audit_sink,
+        )
+
+    try:
+        scan = scan_targets(sessions, scope, scan_one)
+    finally:
+        if progress is not None:
+            progress.close()
+    for failure in scan.failures:
+        print(f"vpcguard: {failure.line()}", file=sys.stderr)
+    if wants_progress(sys.stderr):
+        print(f"vpcguard: {targets_line(scan)}", file=sys.stderr)
+    code = _emit(args, scan.reports, account=True, org=scan)
+    return EXIT_ERROR if scan.failures else code
 
 
 def _scan_all(args: argparse.Namespace) -> int:

@@ -263,6 +263,8 @@ class Engine:
             dry_run=self.settings.dry_run,
             outcome=outcome,
             record_id=uuid.uuid4().hex,
+            account=subject.account,
+            region=subject.region,
         )
 
     def _store(self, record: AuditRecord, *, required: bool) -> None:

@@ -6,10 +6,12 @@ metrics, traces) around this.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from .accounts import HUB_ACCOUNT_ENV, AccountSessions, sessions_from_env
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, is_throttled_reason
 from .engine import Engine
@@ -17,6 +19,7 @@ from .events import WorkItem
 from .model import Status
 from .publish import message_severity, notable_results, publish_findings
 from .results import SubjectReport
+from .routing import SubjectRouter
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,17 +39,32 @@ class Inspector:
     """One per Lambda invocation: one Engine, so the records of a batch share what was read
     (a VPC is read once however many of the batch's models use it)."""
 
-    def __init__(self, engine: Engine, findings_topic_arn: str | None):
+    def __init__(self, engine: Engine, findings_topic_arn: str | None, sessions: AccountSessions | None = None):
         self.engine = engine
         self.findings_topic_arn = findings_topic_arn
+        # With a member role configured (a hub), a subject of another account or region is
+        # evaluated there through the role; publishing, audit and Security Hub stay the hub's.
+        self.sessions = sessions
+        self.router = SubjectRouter(sessions, engine) if sessions is not None else None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, clients: AwsClients | None = None) -> Inspector:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        clients: AwsClients | None = None,
+        sessions: AccountSessions | None = None,
+    ) -> Inspector:
         """Settings from VPCGUARD_* variables; AWS from the standard AWS_* ones (region,
         credentials and, for local AWS, AWS_ENDPOINT_URL). Pass `clients` to reuse boto3
-        clients across invocations: what was read is per Inspector, the clients are not."""
+        clients across invocations: what was read is per Inspector, the clients are not;
+        likewise `sessions` (member-role credentials, cached per account until shortly
+        before they expire; made from VPCGUARD_MEMBER_ROLE_NAME when not given)."""
         settings = Settings.from_env(env)
         clients = clients or AwsClients()
+        stack_account = (os.environ if env is None else env).get(HUB_ACCOUNT_ENV, "").strip()
+        if stack_account and clients.account is None:
+            # The stack names the account it runs in: the scope check needs no sts call.
+            clients.account = stack_account
         index_sink = None
         if settings.index_table:
             from .drift.index import DependencyIndex
@@ -59,7 +77,7 @@ class Inspector:
             audit_sink=audit_sink_for(clients, settings.audit_table),
             index_sink=index_sink,
         )
-        return cls(engine, settings.findings_topic_arn)
+        return cls(engine, settings.findings_topic_arn, sessions or sessions_from_env(clients, env))
 
     def foreign_reason(self, work: WorkItem) -> str | None:
         """Why the event's subject is not for these credentials (another account or region),
@@ -80,7 +98,9 @@ class Inspector:
             raise ValueError(f"event {work.event_id} names nothing to evaluate: {work.skip_reason}")
         # Audit records name the event (and its caller) that led to each change.
         self.engine.trigger = work.trigger
-        if work.subject_type == "model":
+        if self.router is not None:
+            report = self.router.evaluate(work.subject_type, work.subject_ref, work.account, work.region)
+        elif work.subject_type == "model":
             report = self.engine.evaluate_model(work.subject_ref)
         else:
             report = self.engine.evaluate_transform_job(work.subject_ref)
@@ -95,12 +115,18 @@ class Inspector:
 
         Raises AuditWriteError when a change's audit record cannot be written (no change is
         made; the record should fail and be retried) and RetryLater when AWS throttled a
-        read past every retry (nothing is published; the record should be retried)."""
-        foreign = self.foreign_reason(work)
-        if foreign:
-            log.warning("event %s skipped: %s", work.event_id, foreign)
-            return {"event_id": work.event_id, "skipped": foreign, "message_id": None, "audit": 0}
+        read past every retry (nothing is published; the record should be retried).
+
+        A subject of another account or region is evaluated there through the member role
+        when one is configured (a hub); without one it is refused (skipped, with the reason)."""
+        if self.router is None:
+            foreign = self.foreign_reason(work)
+            if foreign:
+                log.warning("event %s skipped: %s", work.event_id, foreign)
+                return {"event_id": work.event_id, "skipped": foreign, "message_id": None, "audit": 0}
+        failures_before = self.router.role_failures if self.router is not None else 0
         report = self.evaluate(work)
+        role_failed = self.router is not None and self.router.role_failures > failures_before
         throttled = [
             r for r in report.results if r.status == Status.ERROR and is_throttled_reason(r.detail)
         ]
@@ -139,6 +165,9 @@ class Inspector:
             "message_id": message_id,
             "security_hub_resolved": len(resolved),
             **({"change": work.change} if work.change else {}),
+            "account": report.account,
+            "region": report.region,
+            "member_role_failed": role_failed,
         }
 
     def resolve_security_hub(self, report: SubjectReport) -> list[str]:
@@ -149,7 +178,8 @@ class Inspector:
             return []
         from .notify.securityhub import SecurityHubPublisher  # only when the option is on
 
-        summary = SecurityHubPublisher(self.engine.clients.client("securityhub")).publish(report)
+        home = (self.sessions.home_account(), self.engine.clients.region) if self.sessions is not None else None
+        summary = SecurityHubPublisher(self.engine.clients.client("securityhub"), home=home).publish(report)
         return list(summary.resolved)
 
 

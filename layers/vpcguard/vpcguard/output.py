@@ -99,6 +99,11 @@ class Writer:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        # Keys a machine format adds after the summary (an organization scan's targets and
+        # the targets that failed); text a table puts before and after itself.
+        self.extra: dict[str, Any] = {}
+        self.header = ""
+        self.footer = ""
 
     def start(self) -> None:
         """Called once, before the first report."""
@@ -132,6 +137,8 @@ class JsonlWriter(Writer, _AuditMixin):
     def finish(self, summary: dict[str, int]) -> None:
         if self.audit:
             self.stream.write(_compact({"audit": self.audit}) + "\n")
+        if self.extra:
+            self.stream.write(_compact(self.extra) + "\n")
         self.stream.write(_compact({"summary": summary}) + "\n")
 
 
@@ -166,6 +173,7 @@ class JsonWriter(Writer, _AuditMixin):
         tail: dict[str, Any] = {"summary": summary}
         if self.audit:
             tail["audit"] = self.audit
+        tail.update(self.extra)
         if self.pretty:
             head = '{\n  "subjects": [],\n' if self.count == 0 else "\n  ],\n"
             body = ",\n".join(f'  "{key}": {self._dump(value, "  ")}' for key, value in tail.items())
@@ -210,7 +218,7 @@ class AccountTableWriter(Writer):
         self.table.add(report)
 
     def finish(self, summary: dict[str, int]) -> None:
-        self.stream.write(self.table.render(self.width, self.colour))
+        self.stream.write(self.header + self.table.render(self.width, self.colour) + self.footer)
 
 
 class BufferingWriter(Writer):

@@ -84,6 +84,9 @@ class AuditRecord:
     # Unique per change (with the time, the audit table's sort key): two runs that change
     # the same resource in the same second keep two records.
     record_id: str = ""
+    # Where the change was made: a member account's when the hub fixed it through its role.
+    account: str = ""
+    region: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from ..accounts import hub_home
 from ..aws import AwsClients
 from ..results import SubjectReport
 from ..settings import Settings
@@ -85,9 +86,9 @@ class Notifier:
         outcome = NotifyOutcome(subject=subject.arn or subject.name)
         if self.settings.security_hub:
             try:
-                outcome.security_hub = SecurityHubPublisher(self.clients.client("securityhub")).publish(
-                    subject
-                )
+                outcome.security_hub = SecurityHubPublisher(
+                    self.clients.client("securityhub"), home=hub_home(self.clients)
+                ).publish(subject)
             except Exception as exc:
                 self._failed(outcome, "Security Hub", exc)
 

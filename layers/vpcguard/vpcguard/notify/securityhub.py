@@ -75,9 +75,16 @@ def to_asff(
     now: str,
     created_at: str | None = None,
     new: bool = True,
+    home: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One ASFF finding for `result`. `created_at` keeps an existing finding's CreatedAt."""
+    """One ASFF finding for `result`. `created_at` keeps an existing finding's CreatedAt.
+
+    `home` is the (account, region) whose Security Hub imports the finding. A finding of the
+    default product must carry the importing account as AwsAccountId, so a hub's finding for
+    a member account's subject names the member in its title, resources and product fields."""
     failing = result.status in _FAILING
+    importer_account, importer_region = home or (subject.account, subject.region)
+    member = bool(subject.account) and subject.account != importer_account
     partition = partition_of(subject.region)
     kind = "transform job" if subject.type == "transform_job" else "model"
     resources: list[dict[str, Any]] = [
@@ -107,14 +114,18 @@ def to_asff(
     finding: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(subject, result.check_id),
-        "ProductArn": product_arn(subject.region, subject.account),
+        "ProductArn": product_arn(importer_region, importer_account),
         "GeneratorId": f"vpcguard/{result.check_id}",
-        "AwsAccountId": subject.account,
+        "AwsAccountId": importer_account,
         "Types": [FINDING_TYPE],
         "CreatedAt": created_at or now,
         "UpdatedAt": now,
         "Severity": {"Label": result.severity.value},
-        "Title": fit(f"{result.title} ({kind} {subject.name})", MAX_TITLE),
+        "Title": fit(
+            f"{result.title} ({kind} {subject.name}"
+            + (f" in account {subject.account} {subject.region})" if member else ")"),
+            MAX_TITLE,
+        ),
         "Description": fit(f"{result.status.value}: {result.detail}", MAX_DESCRIPTION),
         "Resources": resources,
         "Compliance": {"Status": "FAILED" if failing else "PASSED"},
@@ -124,6 +135,8 @@ def to_asff(
             "vpcguard/check_id": result.check_id,
             "vpcguard/status": result.status.value,
             "vpcguard/resource_ids": fit(",".join(result.resource_ids), 2000),
+            "vpcguard/account": subject.account,
+            "vpcguard/region": subject.region,
         },
         "ProductName": "vpcguard",
         "CompanyName": "vpcguard",
@@ -150,8 +163,11 @@ class ImportSummary:
 
 
 class SecurityHubPublisher:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, home: tuple[str, str] | None = None) -> None:
+        """`home`: the (account, region) of this client's Security Hub, when the subjects
+        may be another account's (a hub); None: each subject's own."""
         self.client = client
+        self.home = home
 
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Findings Security Hub already holds, by Id. (moto ignores the filter; keeping
@@ -188,7 +204,9 @@ class SecurityHubPublisher:
             if result.status == Status.PASS and _closed(before):
                 continue  # already resolved: no update every evaluation
             created = before.get("CreatedAt") if before else None
-            findings.append(to_asff(subject, result, now=now, created_at=created, new=before is None))
+            findings.append(
+                to_asff(subject, result, now=now, created_at=created, new=before is None, home=self.home)
+            )
             if before is not None and result.status in (Status.PASS, Status.FIXED):
                 resolve.append(fid)
 
@@ -201,7 +219,7 @@ class SecurityHubPublisher:
                 )
                 raise SecurityHubImportError(f"Security Hub rejected {response['FailedCount']} finding(s): {reasons}")
             summary.imported += [f["Id"] for f in chunk]
-        pa = product_arn(subject.region, subject.account)
+        pa = product_arn(*reversed(self.home)) if self.home else product_arn(subject.region, subject.account)
         summary.resolved = self._set_workflow(resolve, pa, "RESOLVED", "vpcguard: the check passes again")
         summary.suppressed = self._set_workflow(suppress, pa, "SUPPRESSED", "vpcguard: exempted by the vpcguard:exempt tag")
         return summary
