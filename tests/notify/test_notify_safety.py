@@ -223,9 +223,11 @@ def test_notify_batch_fits_its_timeout_and_a_killed_claim_expires_before_the_red
 def test_webhook_secret_with_trailing_whitespace_is_stripped_and_never_logged(
     endpoint_url, slack, webhook_secret, capsys, caplog, monkeypatch
 ):
-    caplog.set_level(logging.DEBUG)
     url = slack.webhook("default")
+    # The test's own CreateSecret call is made before capturing starts: botocore logs its
+    # request body at DEBUG, and that is the test's setup, not the function's logging.
     arn = webhook_secret("default", url + "\n ")
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")  # the most talkative the function can be
     module = load_app()
     try:
