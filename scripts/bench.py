@@ -142,7 +142,9 @@ def one_job(server: MotoProcess) -> dict[str, int]:
     report = Engine(clients).evaluate_transform_job("bench-nightly")
     calls = clients.counter.snapshot()
     failing = [r.check_id for r in report.results if r.status.value not in ("PASS", "NOT_APPLICABLE")]
-    print(f"  evaluated {report.name}: {len(report.results)} results; not passing: {', '.join(failing) or 'none'}")
+    print(
+        f"  evaluated {report.name}: {len(report.results)} results; not passing: {', '.join(failing) or 'none'}"
+    )
     print(f"  {'service':<16}{'operation':<34}{'calls':>6}")
     for key in sorted(calls):
         service, operation = key.split(":", 1)
@@ -168,9 +170,13 @@ def print_calls(calls: dict[str, int], subjects: int) -> float:
     total = sum(calls.values())
     listing = listing_calls(calls)
     describes = sum(n for k, n in calls.items() if k.startswith("api.sagemaker:Describe"))
-    shared = {k: n for k, n in calls.items() if not k.startswith("api.sagemaker:") and k != "tagging:GetResources"}
-    print(f"  calls: {total} in all; {listing} listing (ListModels, ListTransformJobs, GetResources); "
-          f"{describes} describes; {sum(shared.values())} shared reads")
+    shared = {
+        k: n for k, n in calls.items() if not k.startswith("api.sagemaker:") and k != "tagging:GetResources"
+    }
+    print(
+        f"  calls: {total} in all; {listing} listing (ListModels, ListTransformJobs, GetResources); "
+        f"{describes} describes; {sum(shared.values())} shared reads"
+    )
     print("  shared reads: " + ", ".join(f"{k} {n}" for k, n in sorted(shared.items())))
     return (total - listing) / subjects
 
@@ -183,9 +189,10 @@ def naive(server: MotoProcess, reports: list[SubjectReport]) -> tuple[float, flo
     jobs = [r for r in reports if r.type == "transform_job"]
     n_jobs = round(NAIVE_SAMPLE * len(jobs) / len(reports))
     n_models = NAIVE_SAMPLE - n_jobs
-    sample = models[:: max(len(models) // n_models, 1)][:n_models] + jobs[:: max(len(jobs) // max(n_jobs, 1), 1)][
-        :n_jobs
-    ]
+    sample = (
+        models[:: max(len(models) // n_models, 1)][:n_models]
+        + jobs[:: max(len(jobs) // max(n_jobs, 1), 1)][:n_jobs]
+    )
     clients = fresh_clients(server.endpoint_url)
 
     def evaluate(report: SubjectReport) -> SubjectReport:
@@ -223,7 +230,9 @@ def run_child(argv: list[str], stdout_path: Path) -> tuple[float, float, str]:
     the pre-exec figure), so neither moto's nor the bench's memory may leak into it."""
     start = time.perf_counter()
     with open(stdout_path, "wb") as out:
-        proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kib=%M\ncpu_s=%U+%S", *argv], stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "maxrss_kib=%M\ncpu_s=%U+%S", *argv], stdout=out, stderr=subprocess.PIPE
+        )
     seconds = time.perf_counter() - start
     err = proc.stderr.decode(errors="replace")
     if proc.returncode not in (0, 1):
@@ -248,8 +257,10 @@ def cli_format() -> str:
 
 def streaming(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
     fmt = cli_format()
-    print(f"(e) `vpcguard scan --all --jobs all --format {fmt}` (a subprocess) beside the floor, same world, "
-          f"{WORKERS} threads each")
+    print(
+        f"(e) `vpcguard scan --all --jobs all --format {fmt}` (a subprocess) beside the floor, same world, "
+        f"{WORKERS} threads each"
+    )
     aws = ["--region", REGION, "--endpoint-url", server.endpoint_url]
     out_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     rows: list[tuple[str, str, str, bool | None]] = []
@@ -258,36 +269,91 @@ def streaming(server: MotoProcess) -> list[tuple[str, str, str, bool | None]]:
         server.reset()
         builder = Builder(server.endpoint_url)
         print(f"  {models:,} models over {vpcs} VPCs + {jobs:,} jobs")
-        timed("built", lambda b=builder, m=models, v=vpcs, j=jobs: build_population(
-            b, models=m, vpcs=v, jobs=j, workers=WORKERS, prefix="e"))
+        timed(
+            "built",
+            lambda b=builder, m=models, v=vpcs, j=jobs: build_population(
+                b, models=m, vpcs=v, jobs=j, workers=WORKERS, prefix="e"
+            ),
+        )
         floor_s, floor_rss, floor_err = run_child(
-            [sys.executable, str(ROOT / "scripts" / "bench_floor.py"), "--endpoint-url", server.endpoint_url,
-             "--region", REGION, "--workers", str(WORKERS)], out_dir / "vpcguard-bench-floor.json")
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "bench_floor.py"),
+                "--endpoint-url",
+                server.endpoint_url,
+                "--region",
+                REGION,
+                "--workers",
+                str(WORKERS),
+            ],
+            out_dir / "vpcguard-bench-floor.json",
+        )
         floor = json.loads((out_dir / "vpcguard-bench-floor.json").read_text())
         report = out_dir / f"vpcguard-bench-{models}.{fmt}"
         cli_s, cli_rss, cli_err = run_child(
-            [sys.executable, "-m", "vpcguard", "scan", "--all", "--jobs", "all", "--format", fmt,
-             "--max-workers", str(WORKERS), *aws], report)
+            [
+                sys.executable,
+                "-m",
+                "vpcguard",
+                "scan",
+                "--all",
+                "--jobs",
+                "all",
+                "--format",
+                fmt,
+                "--max-workers",
+                str(WORKERS),
+                *aws,
+            ],
+            report,
+        )
         size = report.stat().st_size / 2**20
         ratio = cli_s / floor_s
         floor_cpu, cli_cpu = cpu_seconds(floor_err), cpu_seconds(cli_err)
         rss[models] = cli_rss
-        print(f"  floor: {floor['subjects']} subjects, {floor['calls']} calls, {floor_s:.2f} s, {floor_rss:.0f} MiB; "
-              f"vpcguard: {cli_s:.2f} s, {cli_rss:.0f} MiB peak RSS, {size:.1f} MiB of {fmt}; "
-              f"ratio {ratio:.2f}; CPU seconds (user+system) floor {floor_cpu:.1f}, vpcguard {cli_cpu:.1f}")
-        rows.append((f"(e) wall time / floor, {models:,} models + {jobs:,} jobs", f"{ratio:.2f}",
-                     f"<= {FLOOR_RATIO_TARGET}", ratio <= FLOOR_RATIO_TARGET))
-        rows.append((f"(e) vpcguard / floor seconds, {models:,} models", f"{cli_s:.1f}/{floor_s:.1f}", "-", None))
-        rows.append((f"(e) vpcguard / floor CPU seconds, {models:,} models", f"{cli_cpu:.1f}/{floor_cpu:.1f}", "-",
-                     None))
-        rows.append((f"(e) peak RSS, --format {fmt}, {models:,} models (floor {floor_rss:.0f})",
-                     f"{cli_rss:.0f} MiB", f"<= {RSS_TARGET_MB}" if models == 5000 else "-",
-                     cli_rss <= RSS_TARGET_MB if models == 5000 else None))
+        print(
+            f"  floor: {floor['subjects']} subjects, {floor['calls']} calls, {floor_s:.2f} s, {floor_rss:.0f} MiB; "
+            f"vpcguard: {cli_s:.2f} s, {cli_rss:.0f} MiB peak RSS, {size:.1f} MiB of {fmt}; "
+            f"ratio {ratio:.2f}; CPU seconds (user+system) floor {floor_cpu:.1f}, vpcguard {cli_cpu:.1f}"
+        )
+        rows.append(
+            (
+                f"(e) wall time / floor, {models:,} models + {jobs:,} jobs",
+                f"{ratio:.2f}",
+                f"<= {FLOOR_RATIO_TARGET}",
+                ratio <= FLOOR_RATIO_TARGET,
+            )
+        )
+        rows.append(
+            (f"(e) vpcguard / floor seconds, {models:,} models", f"{cli_s:.1f}/{floor_s:.1f}", "-", None)
+        )
+        rows.append(
+            (
+                f"(e) vpcguard / floor CPU seconds, {models:,} models",
+                f"{cli_cpu:.1f}/{floor_cpu:.1f}",
+                "-",
+                None,
+            )
+        )
+        rows.append(
+            (
+                f"(e) peak RSS, --format {fmt}, {models:,} models (floor {floor_rss:.0f})",
+                f"{cli_rss:.0f} MiB",
+                f"<= {RSS_TARGET_MB}" if models == 5000 else "-",
+                cli_rss <= RSS_TARGET_MB if models == 5000 else None,
+            )
+        )
         report.unlink()
     small, large = rss[STREAMING_WORLDS[0][0]], rss[STREAMING_WORLDS[-1][0]]
     growth = large / small - 1
-    rows.append(("(e) peak RSS growth, 1,000 -> 5,000 models", f"{growth:+.0%}", f"<= {RSS_GROWTH_TARGET:.0%}",
-                 growth <= RSS_GROWTH_TARGET))
+    rows.append(
+        (
+            "(e) peak RSS growth, 1,000 -> 5,000 models",
+            f"{growth:+.0%}",
+            f"<= {RSS_GROWTH_TARGET:.0%}",
+            growth <= RSS_GROWTH_TARGET,
+        )
+    )
     print()
     return rows
 
@@ -302,22 +368,40 @@ def footprint_rows() -> list[tuple[str, str, str, bool | None]]:
     print(f"(d) the inspect function as deployed (lean python3.11, CPU time, {RUNS} fresh processes each)")
     ensure_built()
     figures = measure()
-    print(f"  medians: import boto3 {figures['import_boto3_ms']} ms; import of the inspect handler "
-          f"{figures['import_inspect_handler_ms']} ms; with the X-Ray SDK on "
-          f"{figures['import_inspect_handler_xray_sdk_ms']} ms; import plus what the first record sets up "
-          f"(its boto3 clients and the check modules) {figures['import_and_first_record_setup_ms']} ms; "
-          f"floor (import boto3 and build {', '.join(FLOOR_CLIENTS)}) {figures['floor_boto3_and_clients_ms']} ms\n")
+    print(
+        f"  medians: import boto3 {figures['import_boto3_ms']} ms; import of the inspect handler "
+        f"{figures['import_inspect_handler_ms']} ms; with the X-Ray SDK on "
+        f"{figures['import_inspect_handler_xray_sdk_ms']} ms; import plus what the first record sets up "
+        f"(its boto3 clients and the check modules) {figures['import_and_first_record_setup_ms']} ms; "
+        f"floor (import boto3 and build {', '.join(FLOOR_CLIENTS)}) {figures['floor_boto3_and_clients_ms']} ms\n"
+    )
     floor_ratio = figures["cold_start_vs_floor_ratio"]
     ratio, size = figures["cold_import_ratio"], figures["built_total_mb"]
     return [
-        ("(d) cold import of the inspect handler / import boto3", f"{ratio:.2f}x", f"<= {IMPORT_RATIO_TARGET}",
-         ratio <= IMPORT_RATIO_TARGET),
-        ("(d) same, plus the first record's clients and checks", f"{figures['first_record_setup_ratio']:.2f}x",
-         "-", None),
-        ("(d) cold start (import + first record's set-up) / floor (boto3 + its clients)", f"{floor_ratio:.2f}x",
-         f"<= {FLOOR_BUDGET}", floor_ratio <= FLOOR_BUDGET),
-        ("(d) built size, function + layer, unzipped", f"{size:.2f} MB", f"< {SIZE_TARGET_MB}",
-         size < SIZE_TARGET_MB),
+        (
+            "(d) cold import of the inspect handler / import boto3",
+            f"{ratio:.2f}x",
+            f"<= {IMPORT_RATIO_TARGET}",
+            ratio <= IMPORT_RATIO_TARGET,
+        ),
+        (
+            "(d) same, plus the first record's clients and checks",
+            f"{figures['first_record_setup_ratio']:.2f}x",
+            "-",
+            None,
+        ),
+        (
+            "(d) cold start (import + first record's set-up) / floor (boto3 + its clients)",
+            f"{floor_ratio:.2f}x",
+            f"<= {FLOOR_BUDGET}",
+            floor_ratio <= FLOOR_BUDGET,
+        ),
+        (
+            "(d) built size, function + layer, unzipped",
+            f"{size:.2f} MB",
+            f"< {SIZE_TARGET_MB}",
+            size < SIZE_TARGET_MB,
+        ),
     ]
 
 
@@ -330,21 +414,32 @@ def organization_scan(server: MotoProcess) -> list[tuple[str, str, str, bool | N
 
     hub = "123456789012"
     targets = [Target(a, r) for a in (hub, *ORG_ACCOUNTS) for r in ORG_REGIONS]
-    per_target = [ORG_MODELS // len(targets) + (1 if i < ORG_MODELS % len(targets) else 0) for i in range(len(targets))]
-    print(f"(g) organization scan: {len(targets) // len(ORG_REGIONS)} accounts x {len(ORG_REGIONS)} regions, "
-          f"{ORG_MODELS} models in all ({ORG_VPCS_PER_TARGET} VPCs per account and region)")
+    per_target = [
+        ORG_MODELS // len(targets) + (1 if i < ORG_MODELS % len(targets) else 0) for i in range(len(targets))
+    ]
+    print(
+        f"(g) organization scan: {len(targets) // len(ORG_REGIONS)} accounts x {len(ORG_REGIONS)} regions, "
+        f"{ORG_MODELS} models in all ({ORG_VPCS_PER_TARGET} VPCs per account and region)"
+    )
 
     def build_org() -> None:
         for n, (target, models) in enumerate(zip(targets, per_target, strict=True)):
-            builder = Builder(server.endpoint_url, region=target.region,
-                              account=None if target.account == hub else target.account)
+            builder = Builder(
+                server.endpoint_url,
+                region=target.region,
+                account=None if target.account == hub else target.account,
+            )
             builder._counter = 1000 * n  # IAM names are per account, not per region
-            build_population(builder, models=models, vpcs=ORG_VPCS_PER_TARGET, workers=WORKERS, prefix=f"d{n}")
+            build_population(
+                builder, models=models, vpcs=ORG_VPCS_PER_TARGET, workers=WORKERS, prefix=f"d{n}"
+            )
 
     timed("built", build_org)
     sessions = AccountSessions(fresh_clients(server.endpoint_url))
     start = time.perf_counter()
-    scan = scan_targets(sessions, targets, lambda clients, _: scan_account(clients, jobs="none", max_workers=WORKERS))
+    scan = scan_targets(
+        sessions, targets, lambda clients, _: scan_account(clients, jobs="none", max_workers=WORKERS)
+    )
     org_seconds = time.perf_counter() - start
     calls = sessions.counter.snapshot()
     subjects = len(scan.reports)
@@ -353,23 +448,38 @@ def organization_scan(server: MotoProcess) -> list[tuple[str, str, str, bool | N
     listing = listing_calls(calls)
     per_subject = (sum(calls.values()) - listing - assumes - identity) / subjects
     print_calls(calls, subjects)
-    print(f"  {subjects} subjects over {len(scan.scanned)} targets ({len(scan.failures)} failed) in {org_seconds:.1f} s; "
-          f"{per_subject:.3f} calls per subject beyond listing; {assumes} AssumeRole, {identity} GetCallerIdentity")
+    print(
+        f"  {subjects} subjects over {len(scan.scanned)} targets ({len(scan.failures)} failed) in {org_seconds:.1f} s; "
+        f"{per_subject:.3f} calls per subject beyond listing; {assumes} AssumeRole, {identity} GetCallerIdentity"
+    )
 
     server.reset()
     builder = Builder(server.endpoint_url)
-    timed("one account, same subjects: built",
-          lambda: build_population(builder, models=ORG_MODELS, vpcs=ORG_VPCS_PER_TARGET * len(targets),
-                                   workers=WORKERS, prefix="d1"))
+    timed(
+        "one account, same subjects: built",
+        lambda: build_population(
+            builder, models=ORG_MODELS, vpcs=ORG_VPCS_PER_TARGET * len(targets), workers=WORKERS, prefix="d1"
+        ),
+    )
     one_reports, one_calls, one_seconds = backfill(server, "none")
     one_per_subject = print_calls(one_calls, len(one_reports))
-    print(f"  one account: {len(one_reports)} subjects in {one_seconds:.1f} s; {one_per_subject:.3f} calls per "
-          f"subject beyond listing; the organization scan took {org_seconds / one_seconds:.2f}x as long\n")
+    print(
+        f"  one account: {len(one_reports)} subjects in {one_seconds:.1f} s; {one_per_subject:.3f} calls per "
+        f"subject beyond listing; the organization scan took {org_seconds / one_seconds:.2f}x as long\n"
+    )
     return [
-        (f"(g) org scan calls per subject beyond listing, {len(targets)} account-regions / {subjects} models",
-         f"{per_subject:.3f}", f"<= {PER_SUBJECT_TARGET}", per_subject <= PER_SUBJECT_TARGET and subjects == ORG_MODELS),
-        ("(g) org scan AssumeRole calls (at most one per account-region)", f"{assumes}", f"<= {len(targets)}",
-         assumes <= len(targets)),
+        (
+            f"(g) org scan calls per subject beyond listing, {len(targets)} account-regions / {subjects} models",
+            f"{per_subject:.3f}",
+            f"<= {PER_SUBJECT_TARGET}",
+            per_subject <= PER_SUBJECT_TARGET and subjects == ORG_MODELS,
+        ),
+        (
+            "(g) org scan AssumeRole calls (at most one per account-region)",
+            f"{assumes}",
+            f"<= {len(targets)}",
+            assumes <= len(targets),
+        ),
         ("(g) org scan wall time", f"{org_seconds:.1f} s", "-", None),
         ("(g) one-account scan of the same subjects, wall time", f"{one_seconds:.1f} s", "-", None),
         ("(g) one-account scan calls per subject beyond listing", f"{one_per_subject:.3f}", "-", None),
@@ -419,8 +529,14 @@ def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str,
     if "a" in sections:
         calls_a = one_job(server)
         total_a = sum(calls_a.values())
-        rows.append(("(a) AWS calls, one transform job (nothing cached)", f"{total_a}", f"<= {ONE_JOB_TARGET}",
-                     total_a <= ONE_JOB_TARGET))
+        rows.append(
+            (
+                "(a) AWS calls, one transform job (nothing cached)",
+                f"{total_a}",
+                f"<= {ONE_JOB_TARGET}",
+                total_a <= ONE_JOB_TARGET,
+            )
+        )
 
     if "b" in sections:
         server.reset()
@@ -429,38 +545,68 @@ def budget_rows(server: MotoProcess, sections: set[str]) -> list[tuple[str, str,
         timed("built", lambda: build_population(builder, models=200, vpcs=5, workers=WORKERS, prefix="b"))
         reports_b, calls_b, seconds_b = backfill(server, "none")
         per_model = print_calls(calls_b, len(reports_b))
-        print(f"  {len(reports_b)} models in {seconds_b:.1f} s; {per_model:.3f} calls per model beyond listing\n")
-        rows.append(("(b) calls per model beyond listing, 200 models / 5 VPCs", f"{per_model:.3f}",
-                     f"<= {PER_MODEL_TARGET}", per_model <= PER_MODEL_TARGET))
+        print(
+            f"  {len(reports_b)} models in {seconds_b:.1f} s; {per_model:.3f} calls per model beyond listing\n"
+        )
+        rows.append(
+            (
+                "(b) calls per model beyond listing, 200 models / 5 VPCs",
+                f"{per_model:.3f}",
+                f"<= {PER_MODEL_TARGET}",
+                per_model <= PER_MODEL_TARGET,
+            )
+        )
 
     if "c" in sections:
         server.reset()
         print("(c) 1,000 models over 10 VPCs plus 200 transform jobs")
         builder = Builder(server.endpoint_url)
-        timed("built", lambda: build_population(builder, models=1000, vpcs=10, jobs=200, workers=WORKERS,
-                                                prefix="c"))
+        timed(
+            "built",
+            lambda: build_population(builder, models=1000, vpcs=10, jobs=200, workers=WORKERS, prefix="c"),
+        )
         reports_c, calls_c, seconds_c = backfill(server, "all")
         subjects = len(reports_c)
         per_subject = print_calls(calls_c, subjects)
         rate = subjects / seconds_c
-        print(f"  {subjects} subjects in {seconds_c:.1f} s = {rate:.0f} subjects/s; "
-              f"{per_subject:.3f} calls per subject beyond listing")
+        print(
+            f"  {subjects} subjects in {seconds_c:.1f} s = {rate:.0f} subjects/s; "
+            f"{per_subject:.3f} calls per subject beyond listing"
+        )
         naive_calls, naive_seconds, sample = naive(server, reports_c)
         naive_rate = 1 / naive_seconds
-        print(f"  naive (fresh inventory + resolver per subject), measured on {sample} subjects and "
-              f"extrapolated per subject: {naive_calls:.1f} calls/subject, {naive_rate:.0f} subjects/s "
-              f"(~{subjects * naive_seconds:.0f} s and ~{naive_calls * subjects:.0f} calls for all {subjects})")
+        print(
+            f"  naive (fresh inventory + resolver per subject), measured on {sample} subjects and "
+            f"extrapolated per subject: {naive_calls:.1f} calls/subject, {naive_rate:.0f} subjects/s "
+            f"(~{subjects * naive_seconds:.0f} s and ~{naive_calls * subjects:.0f} calls for all {subjects})"
+        )
         peak = peak_memory(server)
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-        print(f"  peak memory: {peak:.1f} MiB Python heap during the backfill (tracemalloc); "
-              f"{maxrss:.0f} MiB max RSS of the bench process\n")
+        print(
+            f"  peak memory: {peak:.1f} MiB Python heap during the backfill (tracemalloc); "
+            f"{maxrss:.0f} MiB max RSS of the bench process\n"
+        )
         rows += [
-            ("(c) calls per subject beyond listing, 1,000 models / 10 VPCs + 200 jobs", f"{per_subject:.3f}",
-             f"<= {PER_SUBJECT_TARGET}", per_subject <= PER_SUBJECT_TARGET),
+            (
+                "(c) calls per subject beyond listing, 1,000 models / 10 VPCs + 200 jobs",
+                f"{per_subject:.3f}",
+                f"<= {PER_SUBJECT_TARGET}",
+                per_subject <= PER_SUBJECT_TARGET,
+            ),
             ("(c) subjects per second (shared inventory)", f"{rate:.0f}", "-", None),
-            (f"(c) naive subjects per second (sample of {sample}, extrapolated)", f"{naive_rate:.0f}", "-", None),
+            (
+                f"(c) naive subjects per second (sample of {sample}, extrapolated)",
+                f"{naive_rate:.0f}",
+                "-",
+                None,
+            ),
             ("(c) speed ratio shared / naive", f"{rate / naive_rate:.1f}x", "-", None),
-            ("(c) calls ratio naive / shared", f"{naive_calls / (sum(calls_c.values()) / subjects):.1f}x", "-", None),
+            (
+                "(c) calls ratio naive / shared",
+                f"{naive_calls / (sum(calls_c.values()) / subjects):.1f}x",
+                "-",
+                None,
+            ),
             ("(c) peak memory, backfill (tracemalloc)", f"{peak:.1f} MiB", "-", None),
             ("(c) max RSS, bench process", f"{maxrss:.0f} MiB", "-", None),
         ]

@@ -103,7 +103,9 @@ def counts_by_check(document: dict[str, Any]) -> dict[str, Counter[str]]:
     return counts
 
 
-def results(document: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any]]]:
+def results(
+    document: dict[str, Any], keep: Callable[[dict[str, Any]], bool]
+) -> list[tuple[str, dict[str, Any]]]:
     """(subject label, result) for every result `keep` accepts."""
     return [
         (f"{subject['type'].replace('_', ' ')} {subject['name']}", result)
@@ -130,7 +132,9 @@ def matrix(document: dict[str, Any]) -> tuple[str, list[str]]:
         else:
             mark = "NO"
             missing.append(check.meta.id)
-        lines.append(f"{check.meta.id:<{width}}  " + "  ".join(f"{row[c]:>14}" for c in columns) + f"  {mark}")
+        lines.append(
+            f"{check.meta.id:<{width}}  " + "  ".join(f"{row[c]:>14}" for c in columns) + f"  {mark}"
+        )
     return "\n".join(lines), missing
 
 
@@ -207,9 +211,13 @@ def stage_html_report(endpoint_url: str, account: DemoAccount, expect: Expectati
     html_path.write_text(page, encoding="utf-8")
     say(shown("--format", "html") + f" > {html_path.relative_to(ROOT)}")
     say(f"HTML report: {html_path}")
-    expect.check(ACCOUNT in page and f"Region <b>{REGION}</b>" in page, "the HTML report names the account and region")
+    expect.check(
+        ACCOUNT in page and f"Region <b>{REGION}</b>" in page, "the HTML report names the account and region"
+    )
     expect.check("prod-ml" in page and "legacy-batch" in page, "the HTML report shows the VPCs' Name tags")
-    expect.check("aws ec2 authorize-security-group-ingress" in page, "the HTML report gives copyable CLI fixes")
+    expect.check(
+        "aws ec2 authorize-security-group-ingress" in page, "the HTML report gives copyable CLI fixes"
+    )
     expect.check('id="search"' in page, "the HTML report has its search box and filters")
     png = html_path.with_suffix(".png")
     png.unlink(missing_ok=True)  # never show an earlier run's picture
@@ -248,9 +256,11 @@ def stage_remediate(
     for subject, result in would:
         say(f"  WOULD_FIX {result['check_id']:<19} {subject}: {result['remediation']['description']}")
     unchanged = fixable_state(builder) == state_before
-    say(f"{len(would)} WOULD_FIX, {dry['summary']['fixed']} FIXED, {len(dry.get('audit', []))} audit record(s) "
+    say(
+        f"{len(would)} WOULD_FIX, {dry['summary']['fixed']} FIXED, {len(dry.get('audit', []))} audit record(s) "
         "marked dry run; security groups, VPC endpoints and flow logs "
-        + ("are identical before and after: nothing was written." if unchanged else "CHANGED."))
+        + ("are identical before and after: nothing was written." if unchanged else "CHANGED.")
+    )
     expect.check(bool(would), "the dry run plans fixes (WOULD_FIX)")
     expect.check(dry["summary"]["fixed"] == 0, "the dry run fixes nothing")
     expect.check(unchanged, "the dry run writes nothing (describe output identical)")
@@ -273,11 +283,15 @@ def stage_remediate(
     after = {(s, r["check_id"]): r["status"] for s, r in results(fixed_doc, lambda r: True)}
     passed_by_shared = [(s, r["check_id"]) for s, r in would if after.get((s, r["check_id"])) == "PASS"]
     if passed_by_shared:
-        say("  PASS (the resource it shares was fixed earlier in the same run): "
-            + ", ".join(f"{check} for {subject}" for subject, check in passed_by_shared))
+        say(
+            "  PASS (the resource it shares was fixed earlier in the same run): "
+            + ", ".join(f"{check} for {subject}" for subject, check in passed_by_shared)
+        )
     for subject, result in would:
         status = after.get((subject, result["check_id"]))
-        expect.check(status in ("FIXED", "PASS"), f"{result['check_id']} on {subject} ends FIXED or PASS ({status})")
+        expect.check(
+            status in ("FIXED", "PASS"), f"{result['check_id']} on {subject} ends FIXED or PASS ({status})"
+        )
 
     audit = fixed_doc.get("audit", [])
     say(f"\nAudit records in the report ({len(audit)}; with --audit-table they also go to DynamoDB):")
@@ -287,12 +301,18 @@ def stage_remediate(
         bool(audit) and all(a["outcome"] == "applied" and not a["dry_run"] for a in audit),
         "every change was applied and recorded",
     )
-    expect.check(len(audit) == len(fixed), f"one audit record per FIXED result ({len(audit)} vs {len(fixed)})")
+    expect.check(
+        len(audit) == len(fixed), f"one audit record per FIXED result ({len(audit)} vs {len(fixed)})"
+    )
 
     again = scan_json(endpoint_url, account, "--remediate", *destination)
-    say(f"\nA second `--remediate` run: {again['summary']['fixed']} FIXED, "
-        f"{len(again.get('audit', []))} change(s): the fixes are idempotent.")
-    expect.check(not again.get("audit") and again["summary"]["fixed"] == 0, "a second remediation changes nothing")
+    say(
+        f"\nA second `--remediate` run: {again['summary']['fixed']} FIXED, "
+        f"{len(again.get('audit', []))} change(s): the fixes are idempotent."
+    )
+    expect.check(
+        not again.get("audit") and again["summary"]["fixed"] == 0, "a second remediation changes nothing"
+    )
 
     # --- a plain (read-only) re-scan
     say("\n2c. Re-scan (read-only)\n" + shown("--format", "json"))
@@ -300,8 +320,10 @@ def stage_remediate(
     was, now = counts_by_check(before), counts_by_check(rescan)
     say(f"  {'fixable check':<19} {'FAIL before':>11} {'FAIL now':>9} {'PASS before':>12} {'PASS now':>9}")
     for check_id in FIXABLE:
-        say(f"  {check_id:<19} {was[check_id]['FAIL']:>11} {now[check_id]['FAIL']:>9} "
-            f"{was[check_id]['PASS']:>12} {now[check_id]['PASS']:>9}")
+        say(
+            f"  {check_id:<19} {was[check_id]['FAIL']:>11} {now[check_id]['FAIL']:>9} "
+            f"{was[check_id]['PASS']:>12} {now[check_id]['PASS']:>9}"
+        )
         expect.check(was[check_id]["FAIL"] > 0, f"{check_id} failed somewhere before")
         expect.check(now[check_id]["FAIL"] == 0, f"{check_id} fails nowhere after remediation")
         expect.check(now[check_id]["ERROR"] == 0, f"{check_id} has no ERROR after remediation")
@@ -325,13 +347,17 @@ def stage_remediate(
         if status != "EXEMPT":
             # An exemption turns a FAIL into EXEMPT; once the shared resource is fixed
             # for a subject that is not exempt, the check simply passes.
-            say(f"  {result['check_id']:<19} {subject}: was EXEMPT, now {status}: a resource it shares with a "
-                "subject that is not exempt was fixed for that subject")
+            say(
+                f"  {result['check_id']:<19} {subject}: was EXEMPT, now {status}: a resource it shares with a "
+                "subject that is not exempt was fixed for that subject"
+            )
             expect.check(status == "PASS", f"{result['check_id']} on {subject} is EXEMPT or PASS ({status})")
     exempt_group_now = builder.ec2.describe_security_groups(GroupIds=[exempt_group])["SecurityGroups"]
     untouched = exempt_group_now == exempt_group_before
-    say(f"  {exempt_group} ({EXEMPT_TAG}=sg_self_ingress) {'is untouched' if untouched else 'WAS CHANGED'}: "
-        f"{describe_state(exempt_group_now[0])}")
+    say(
+        f"  {exempt_group} ({EXEMPT_TAG}=sg_self_ingress) {'is untouched' if untouched else 'WAS CHANGED'}: "
+        f"{describe_state(exempt_group_now[0])}"
+    )
     expect.check(untouched, f"the exempt group {exempt_group} is untouched")
     expect.check(
         any(r["check_id"] == "sg_self_ingress" and s == f"model {EXEMPT_MODEL}" for s, r in exempt),
@@ -381,18 +407,29 @@ def main() -> int:
         server.stop()
 
     say(RULE)
-    say("Stage times: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings)
-        + f"; total {time.monotonic() - started:.1f} s")
+    say(
+        "Stage times: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings)
+        + f"; total {time.monotonic() - started:.1f} s"
+    )
     if expect.missed:
         say(f"DEMO FAILED: {len(expect.missed)} of {expect.held + len(expect.missed)} expectations failed:")
         for what in expect.missed:
             say(f"  - {what}")
         return 1
-    say(f"HTML report of the first scan: {REPORTS / 'vpcguard-demo.html'}"
-        + (f"; screenshot: {REPORTS / 'vpcguard-demo.png'}" if (REPORTS / "vpcguard-demo.png").exists() else ""))
-    say(f"All {expect.held} expectations held: every check passes and fails somewhere; the fixable ones were "
+    say(
+        f"HTML report of the first scan: {REPORTS / 'vpcguard-demo.html'}"
+        + (
+            f"; screenshot: {REPORTS / 'vpcguard-demo.png'}"
+            if (REPORTS / "vpcguard-demo.png").exists()
+            else ""
+        )
+    )
+    say(
+        f"All {expect.held} expectations held: every check passes and fails somewhere; the fixable ones were "
         "fixed, audited and pass on a re-scan; the pipeline published its finding and fix; Slack shows it; "
-        "the guardrails refuse what the checks fail.")
+        "the guardrails refuse what the checks fail."
+    )
     return 0
 
 

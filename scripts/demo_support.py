@@ -76,8 +76,10 @@ def _flow_logs(logs: Iterable[dict[str, Any]]) -> str:
     described = []
     for log in logs:
         where = log.get("LogGroupName") or log.get("LogDestination") or "?"
-        described.append(f"{log.get('FlowLogId')} {log.get('TrafficType')} -> {where} "
-                         f"(delivery {log.get('DeliverLogsStatus')})")
+        described.append(
+            f"{log.get('FlowLogId')} {log.get('TrafficType')} -> {where} "
+            f"(delivery {log.get('DeliverLogsStatus')})"
+        )
     return "flow logs: " + ("; ".join(described) if described else "none")
 
 
@@ -99,8 +101,10 @@ def describe_state(state: dict[str, Any]) -> str:
 def print_audit_record(record: dict[str, Any], indent: str = "  ") -> None:
     """action on resource (outcome), its trigger, and before -> after."""
     dry = " [dry run]" if record.get("dry_run") else ""
-    say(f"{indent}{record['check_id']}: {record['action']} on {record['resource_id']} "
-        f"-> {record['outcome']}{dry}")
+    say(
+        f"{indent}{record['check_id']}: {record['action']} on {record['resource_id']} "
+        f"-> {record['outcome']}{dry}"
+    )
     subject = str(record.get("subject_arn", "")).split(":")[-1]
     say(f"{indent}    trigger: {record['trigger']}   subject: {subject}   at {record['time']}")
     say(f"{indent}    before: {describe_state(record.get('before') or {})}")

@@ -106,7 +106,9 @@ def one_event(endpoint_url: str, reset: Any) -> tuple[int, int]:
     _planner(clients, stack).handle(parse_change_event(change_event("RevokeSecurityGroupIngress", group)))
     drift = _print_calls("drift function", clients.counter.snapshot())
     calls, evaluated = _reevaluate(stack, endpoint_url)
-    reevaluation = _print_calls(f"re-evaluation of {evaluated} subjects (one inspect batch, fix included)", calls)
+    reevaluation = _print_calls(
+        f"re-evaluation of {evaluated} subjects (one inspect batch, fix included)", calls
+    )
     print(f"  total {drift + reevaluation}\n")
     return drift, reevaluation
 
@@ -157,11 +159,15 @@ def event_to_finding(endpoint_url: str, reset: Any) -> float:
     drift.run_reevaluations()
     findings = drift.pipeline.findings()
     elapsed = time.perf_counter() - start
-    print(f"  queued for re-evaluation after {queued:.1f} s (rule, drift queue, cold drift function); "
-          f"findings after {elapsed:.1f} s (cold inspect function: 5 evaluations, the fix, 5 publishes)")
+    print(
+        f"  queued for re-evaluation after {queued:.1f} s (rule, drift queue, cold drift function); "
+        f"findings after {elapsed:.1f} s (cold inspect function: 5 evaluations, the fix, 5 publishes)"
+    )
     fixed = sum(1 for f in findings if f.result("sg_self_ingress")["status"] == "FIXED")
-    print(f"  {len(findings)} findings ({fixed} with the self rule FIXED) {elapsed:.1f} s after the event; "
-          f"first message names {json.dumps(findings[0].attributes.get('changed_by'))}\n")
+    print(
+        f"  {len(findings)} findings ({fixed} with the self rule FIXED) {elapsed:.1f} s after the event; "
+        f"first message names {json.dumps(findings[0].attributes.get('changed_by'))}\n"
+    )
     return elapsed
 
 
@@ -170,12 +176,25 @@ def drift_rows(endpoint_url: str, reset: Any) -> list[tuple[str, str, str, bool 
     drift_burst, reevaluation_burst, evaluated = burst(endpoint_url, reset)
     seconds = event_to_finding(endpoint_url, reset)
     return [
-        (f"(e) calls, drift function, 1 change event -> {SUBJECTS} subjects", f"{drift_one}",
-         f"<= {ONE_EVENT_DRIFT_TARGET}", drift_one <= ONE_EVENT_DRIFT_TARGET),
-        (f"(e) calls, re-evaluating those {SUBJECTS} (one batch, with the fix)", f"{reevaluation_one}", "-", None),
+        (
+            f"(e) calls, drift function, 1 change event -> {SUBJECTS} subjects",
+            f"{drift_one}",
+            f"<= {ONE_EVENT_DRIFT_TARGET}",
+            drift_one <= ONE_EVENT_DRIFT_TARGET,
+        ),
+        (
+            f"(e) calls, re-evaluating those {SUBJECTS} (one batch, with the fix)",
+            f"{reevaluation_one}",
+            "-",
+            None,
+        ),
         (f"(f) calls, drift function, burst of {BURST} changes", f"{drift_burst}", "-", None),
-        (f"(f) re-evaluations for the burst ({SUBJECTS} subjects)", f"{evaluated}", f"== {SUBJECTS}",
-         evaluated == SUBJECTS),
+        (
+            f"(f) re-evaluations for the burst ({SUBJECTS} subjects)",
+            f"{evaluated}",
+            f"== {SUBJECTS}",
+            evaluated == SUBJECTS,
+        ),
         ("(f) calls, re-evaluating after the burst", f"{reevaluation_burst}", "-", None),
         ("(g) change event to finding, local AWS, cold functions", f"{seconds:.1f} s", "-", None),
     ]

@@ -84,8 +84,9 @@ def _model_vpc(builder: Builder, name: str) -> dict[str, Any]:
     return builder.client("sagemaker").describe_model(ModelName=name)
 
 
-def run_guardrails_stage(endpoint_url: str, builder: Builder, account: DemoAccount, command: list[str],
-                         expect: Expectations) -> None:
+def run_guardrails_stage(
+    endpoint_url: str, builder: Builder, account: DemoAccount, command: list[str], expect: Expectations
+) -> None:
     aws = ["--endpoint-url", endpoint_url, "--region", REGION]
     churn = _model_vpc(builder, "churn-scoring")
     legacy = _model_vpc(builder, "fraud-legacy")
@@ -93,8 +94,12 @@ def run_guardrails_stage(endpoint_url: str, builder: Builder, account: DemoAccou
     rogue_subnet = legacy["VpcConfig"]["Subnets"][0]
 
     # --- 5a. the SCP
-    flags = ["--require-network-isolation", "--require-kms",
-             "--approved-models", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/churn-*"]
+    flags = [
+        "--require-network-isolation",
+        "--require-kms",
+        "--approved-models",
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/churn-*",
+    ]
     say("5a. $ vpcguard guardrails --from-account " + " ".join(flags))
     scp = _vpcguard(command, "guardrails", "--from-account", *flags, *aws)
     expect.check(scp.returncode == 0, f"vpcguard guardrails exits 0 ({scp.returncode}: {scp.stderr.strip()})")
@@ -104,60 +109,102 @@ def run_guardrails_stage(endpoint_url: str, builder: Builder, account: DemoAccou
     shown = scp.stdout.splitlines()
     for line in shown[:14]:
         say(f"  {line}")
-    say(f"  ... ({len(shown)} lines, {len(scp.stdout.rstrip())} of {SCP_MAX_CHARS:,} characters; "
+    say(
+        f"  ... ({len(shown)} lines, {len(scp.stdout.rstrip())} of {SCP_MAX_CHARS:,} characters; "
         f"{len(policy['Statement'])} Deny statements: "
-        + ", ".join(s["Sid"] for s in policy["Statement"]) + ")")
+        + ", ".join(s["Sid"] for s in policy["Statement"])
+        + ")"
+    )
     for note in scp.stderr.strip().splitlines():
         say(f"  stderr: {note}")
     expect.check(len(scp.stdout.rstrip()) <= SCP_MAX_CHARS, "the SCP is within 5,120 characters")
 
     checks = {
         "CreateModel on churn-scoring's subnets and group, isolation on": (
-            Request("sagemaker:CreateModel", {"sagemaker:VpcSubnets": approved_subnets,
-                                              "sagemaker:VpcSecurityGroupIds": churn["VpcConfig"]["SecurityGroupIds"],
-                                              "sagemaker:NetworkIsolation": "true"}), False),
+            Request(
+                "sagemaker:CreateModel",
+                {
+                    "sagemaker:VpcSubnets": approved_subnets,
+                    "sagemaker:VpcSecurityGroupIds": churn["VpcConfig"]["SecurityGroupIds"],
+                    "sagemaker:NetworkIsolation": "true",
+                },
+            ),
+            False,
+        ),
         f"CreateModel adding the legacy subnet {rogue_subnet}": (
-            Request("sagemaker:CreateModel", {"sagemaker:VpcSubnets": [approved_subnets[0], rogue_subnet],
-                                              "sagemaker:VpcSecurityGroupIds": churn["VpcConfig"]["SecurityGroupIds"],
-                                              "sagemaker:NetworkIsolation": "true"}), True),
+            Request(
+                "sagemaker:CreateModel",
+                {
+                    "sagemaker:VpcSubnets": [approved_subnets[0], rogue_subnet],
+                    "sagemaker:VpcSecurityGroupIds": churn["VpcConfig"]["SecurityGroupIds"],
+                    "sagemaker:NetworkIsolation": "true",
+                },
+            ),
+            True,
+        ),
         "CreateModel without a VpcConfig": (
-            Request("sagemaker:CreateModel", {"sagemaker:NetworkIsolation": "true"}), True),
+            Request("sagemaker:CreateModel", {"sagemaker:NetworkIsolation": "true"}),
+            True,
+        ),
         "CreateTransformJob without a volume KMS key": (
-            Request("sagemaker:CreateTransformJob", {"sagemaker:ModelArn": churn["ModelArn"],
-                                                     "sagemaker:OutputKmsKey": "k"}), True),
+            Request(
+                "sagemaker:CreateTransformJob",
+                {"sagemaker:ModelArn": churn["ModelArn"], "sagemaker:OutputKmsKey": "k"},
+            ),
+            True,
+        ),
     }
     say("  The policy against requests (vpcguard's Deny evaluator):")
     for label, (request, should_deny) in checks.items():
         denied_by = denying_statements(policy, request)
         verdict = f"DENIED by {', '.join(denied_by)}" if denied_by else "allowed"
         say(f"    {label}: {verdict}")
-        expect.check(bool(denied_by) == should_deny, f"SCP: {label} is {'denied' if should_deny else 'allowed'}")
+        expect.check(
+            bool(denied_by) == should_deny, f"SCP: {label} is {'denied' if should_deny else 'allowed'}"
+        )
 
-    subnets_statement = next(s for s in policy["Statement"] if s["Sid"] == "DenyCreateModelOutsideApprovedSubnets")
+    subnets_statement = next(
+        s for s in policy["Statement"] if s["Sid"] == "DenyCreateModelOutsideApprovedSubnets"
+    )
     derived_subnets = subnets_statement["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSubnets"]
     groups_statement = next(
         s for s in policy["Statement"] if s["Sid"] == "DenyCreateModelOutsideApprovedSecurityGroups"
     )
-    derived_groups = groups_statement["Condition"]["ForAnyValue:StringNotEquals"]["sagemaker:VpcSecurityGroupIds"]
+    derived_groups = groups_statement["Condition"]["ForAnyValue:StringNotEquals"][
+        "sagemaker:VpcSecurityGroupIds"
+    ]
     expect.check(rogue_subnet not in derived_subnets, "the legacy VPC's subnets are not approved")
 
     with tempfile.TemporaryDirectory(prefix="vpcguard-demo-") as workdir:
         template_path = Path(workdir) / "models.yaml"
-        template_path.write_text(TEMPLATE.format(
-            approved_subnets=",".join(approved_subnets),
-            approved_subnets_list=json.dumps(approved_subnets),
-            approved_group=churn["VpcConfig"]["SecurityGroupIds"][0],
-            role_name=churn["ExecutionRoleArn"].split("/")[-1],
-            vpc=account.vpcs["prod"],
-            legacy_subnets=json.dumps(legacy["VpcConfig"]["Subnets"]),
-            legacy_group=legacy["VpcConfig"]["SecurityGroupIds"][0],
-        ))
+        template_path.write_text(
+            TEMPLATE.format(
+                approved_subnets=",".join(approved_subnets),
+                approved_subnets_list=json.dumps(approved_subnets),
+                approved_group=churn["VpcConfig"]["SecurityGroupIds"][0],
+                role_name=churn["ExecutionRoleArn"].split("/")[-1],
+                vpc=account.vpcs["prod"],
+                legacy_subnets=json.dumps(legacy["VpcConfig"]["Subnets"]),
+                legacy_group=legacy["VpcConfig"]["SecurityGroupIds"][0],
+            )
+        )
 
         # --- 5b. Guard rules
-        say("\n5b. $ vpcguard guardrails --format guard --subnets ... --security-groups ... "
-            "--require-network-isolation")
-        guard = _vpcguard(command, "guardrails", "--format", "guard", "--require-network-isolation",
-                          "--subnets", *derived_subnets, "--security-groups", *derived_groups)
+        say(
+            "\n5b. $ vpcguard guardrails --format guard --subnets ... --security-groups ... "
+            "--require-network-isolation"
+        )
+        guard = _vpcguard(
+            command,
+            "guardrails",
+            "--format",
+            "guard",
+            "--require-network-isolation",
+            "--subnets",
+            *derived_subnets,
+            "--security-groups",
+            *derived_groups,
+        )
         expect.check(guard.returncode == 0, "vpcguard guardrails --format guard exits 0")
         rule_lines = [line for line in guard.stdout.splitlines() if line.strip()]
         for line in rule_lines[3:12]:
@@ -167,16 +214,26 @@ def run_guardrails_stage(endpoint_url: str, builder: Builder, account: DemoAccou
 
         # --- 5c. template preflight, SARIF
         say(f"\n5c. $ vpcguard preflight --template {template_path.name} --format sarif")
-        sarif = subprocess.run([*command, "preflight", "--template", template_path.name, "--format", "sarif", *aws],
-                               capture_output=True, text=True, check=False, cwd=workdir)
-        expect.check(sarif.returncode == 2, f"the template preflight exits 2 (an unresolved subnet; got "
-                                            f"{sarif.returncode}: {sarif.stderr.strip()})")
+        sarif = subprocess.run(
+            [*command, "preflight", "--template", template_path.name, "--format", "sarif", *aws],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=workdir,
+        )
+        expect.check(
+            sarif.returncode == 2,
+            f"the template preflight exits 2 (an unresolved subnet; got "
+            f"{sarif.returncode}: {sarif.stderr.strip()})",
+        )
         if not sarif.stdout.strip():
             return
         log = json.loads(sarif.stdout)
         results = log["runs"][0]["results"]
-        say(f"  SARIF {log['version']}: {len(log['runs'][0]['tool']['driver']['rules'])} rules, "
-            f"{len(results)} results; e.g.:")
+        say(
+            f"  SARIF {log['version']}: {len(log['runs'][0]['tool']['driver']['rules'])} rules, "
+            f"{len(results)} results; e.g.:"
+        )
         say("  " + json.dumps(results[0], indent=2).replace("\n", "\n  ")[:1600])
         say("  All results (model, line, rule, level):")
         lines_seen = {}
@@ -185,17 +242,23 @@ def run_guardrails_stage(endpoint_url: str, builder: Builder, account: DemoAccou
             name = location["logicalLocations"][0]["name"]
             line = location["physicalLocation"]["region"]["startLine"]
             lines_seen[name] = line
-            say(f"    {name:<15} line {line:<3} {result['ruleId']:<32} {result['level']:<7} "
-                f"{first_sentence(result['message']['text'], 70)}")
+            say(
+                f"    {name:<15} line {line:<3} {result['ruleId']:<32} {result['level']:<7} "
+                f"{first_sentence(result['message']['text'], 70)}"
+            )
         say(f"  stderr: {sarif.stderr.strip()}")
         text = template_path.read_text().splitlines()
         expect.check(
             all(text[line - 1].strip() == f"{name}:" for name, line in lines_seen.items()),
             "every SARIF result points at its resource's line",
         )
-        expect.check("ChurnScoringV2" not in lines_seen, "the model on the approved network has no SARIF result")
-        expect.check({"FraudScoringV2", "StagingScoring"} <= set(lines_seen),
-                     "the legacy-VPC model and the unresolved one are reported")
+        expect.check(
+            "ChurnScoringV2" not in lines_seen, "the model on the approved network has no SARIF result"
+        )
+        expect.check(
+            {"FraudScoringV2", "StagingScoring"} <= set(lines_seen),
+            "the legacy-VPC model and the unresolved one are reported",
+        )
 
 
 def _run_guard(rules: str, template_path: Path, expect: Expectations) -> None:

@@ -170,16 +170,26 @@ def main() -> int:
         return 0
     print(f"cold import, lean python3.11, CPU time (median of {args.runs}):")
     print(f"  import boto3            {figures['import_boto3_ms']:8.1f} ms")
-    print(f"  import inspect handler  {figures['import_inspect_handler_ms']:8.1f} ms"
-          f"  ratio {figures['cold_import_ratio']:.2f} (target <= 1.5)")
-    print(f"  ... with X-Ray SDK      {figures['import_inspect_handler_xray_sdk_ms']:8.1f} ms"
-          f"  ratio {figures['cold_import_ratio_xray_sdk']:.2f} (XRaySdkTracing=true)")
-    print(f"  ... + first record setup {figures['import_and_first_record_setup_ms']:8.1f} ms"
-          f"  ratio {figures['first_record_setup_ratio']:.2f} (clients and checks, before the first AWS call)")
-    print(f"  floor: boto3 + {len(FLOOR_CLIENTS)} clients {figures['floor_boto3_and_clients_ms']:8.1f} ms"
-          f"  cold start / floor {figures['cold_start_vs_floor_ratio']:.2f} (target <= {FLOOR_BUDGET})")
-    print(f"built size (unzipped): function {figures['built_function_mb']} MB + layer {figures['built_layer_mb']} MB"
-          f" = {figures['built_total_mb']} MB (target < 15 MB)")
+    print(
+        f"  import inspect handler  {figures['import_inspect_handler_ms']:8.1f} ms"
+        f"  ratio {figures['cold_import_ratio']:.2f} (target <= 1.5)"
+    )
+    print(
+        f"  ... with X-Ray SDK      {figures['import_inspect_handler_xray_sdk_ms']:8.1f} ms"
+        f"  ratio {figures['cold_import_ratio_xray_sdk']:.2f} (XRaySdkTracing=true)"
+    )
+    print(
+        f"  ... + first record setup {figures['import_and_first_record_setup_ms']:8.1f} ms"
+        f"  ratio {figures['first_record_setup_ratio']:.2f} (clients and checks, before the first AWS call)"
+    )
+    print(
+        f"  floor: boto3 + {len(FLOOR_CLIENTS)} clients {figures['floor_boto3_and_clients_ms']:8.1f} ms"
+        f"  cold start / floor {figures['cold_start_vs_floor_ratio']:.2f} (target <= {FLOOR_BUDGET})"
+    )
+    print(
+        f"built size (unzipped): function {figures['built_function_mb']} MB + layer {figures['built_layer_mb']} MB"
+        f" = {figures['built_total_mb']} MB (target < 15 MB)"
+    )
     return 0
 
 

@@ -43,18 +43,24 @@ def print_finding(finding: Finding) -> None:
     body = finding.body
     say(f"  SNS Subject: {finding.subject}")
     say("    attributes: " + "  ".join(f"{k}={v}" for k, v in sorted(finding.attributes.items())))
-    say(f"    body: {body['type']} {body['name']} (model {body['model_name']}, {body['instance_count']} instances, "
-        f"{body['vpc_id']}, tags {json.dumps(body['tags'])})")
+    say(
+        f"    body: {body['type']} {body['name']} (model {body['model_name']}, {body['instance_count']} instances, "
+        f"{body['vpc_id']}, tags {json.dumps(body['tags'])})"
+    )
     counts: dict[str, int] = {}
     for result in body["results"]:
         counts[result["status"]] = counts.get(result["status"], 0) + 1
-    say("          " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + " of "
-        f"{len(body['results'])} checks; the ones to act on:")
+    say(
+        "          " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + " of "
+        f"{len(body['results'])} checks; the ones to act on:"
+    )
     for result in body["results"]:
         if result["status"] in QUIET:
             continue
-        say(f"      {result['status']:<6} {result['severity']:<13} {result['check_id']}: "
-            f"{first_sentence(result['detail'], 90)}")
+        say(
+            f"      {result['status']:<6} {result['severity']:<13} {result['check_id']}: "
+            f"{first_sentence(result['detail'], 90)}"
+        )
         if result["status"] == "FIXED" and result.get("remediation"):
             say(f"             done: {result['remediation']['description']}")
 
@@ -70,9 +76,13 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
     for rule in RULES:
         pattern = stack.template["Resources"][rule]["Properties"]["EventPattern"]
         say(f"  EventBridge rule {rule}: {json.dumps(pattern)}")
-    say(f"  SQS work queue vpcguard-WorkQueue (DLQ after 3 receives) -> {INSPECT_FUNCTION} "
-        f"(from .aws-sam/build, handler {function.handler})")
-    say(f"  SNS topic {stack.findings_topic_arn.split(':')[-1]}, DynamoDB audit table {stack.refs['AuditTable']}")
+    say(
+        f"  SQS work queue vpcguard-WorkQueue (DLQ after 3 receives) -> {INSPECT_FUNCTION} "
+        f"(from .aws-sam/build, handler {function.handler})"
+    )
+    say(
+        f"  SNS topic {stack.findings_topic_arn.split(':')[-1]}, DynamoDB audit table {stack.refs['AuditTable']}"
+    )
 
     # A model on a VPC built as the guidance says, except: its security group has no self
     # rule (fixable), it uses one subnet and has no network isolation (not fixable).
@@ -87,15 +97,19 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
         tags={"vpcguard:team": "risk"},
     )
     builder.transform_job(SAMPLE_JOB, SAMPLE_MODEL, instance_count=2)
-    say(f"\nModel {SAMPLE_MODEL} (in {net.vpc_id}, one subnet {net.subnet_ids[0]}, group {bare_group} "
-        f"without a self rule, no network isolation); transform job {SAMPLE_JOB} with 2 instances.")
+    say(
+        f"\nModel {SAMPLE_MODEL} (in {net.vpc_id}, one subnet {net.subnet_ids[0]}, group {bare_group} "
+        f"without a self rule, no network isolation); transform job {SAMPLE_JOB} with 2 instances."
+    )
 
     pipeline = Pipeline(stack, function)
     event = sample_event("create_transform_job")
     event_id = pipeline.put_event(event)
     request = event["detail"]["requestParameters"]
-    say(f"\nPutEvents: CloudTrail {event['detail']['eventName']} of {request['transformJobName']} "
-        f"by {event['detail']['userIdentity']['arn']} -> EventBridge event {event_id}")
+    say(
+        f"\nPutEvents: CloudTrail {event['detail']['eventName']} of {request['transformJobName']} "
+        f"by {event['detail']['userIdentity']['arn']} -> EventBridge event {event_id}"
+    )
     for name in ("delete_model", "create_model_access_denied"):
         pipeline.put_event(sample_event(name))
     say("PutEvents: also a DeleteModel call and a CreateModel call that failed with AccessDenied")
@@ -109,12 +123,16 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
     invocations = pipeline.poller.drain()
     for n, invocation in enumerate(invocations, 1):
         failed = invocation.failed_ids
-        say(f"  invocation {n}: cold import {invocation.init_ms} ms, "
-            f"{len(failed)} record(s) reported failed" + (" (the malformed one)" if failed else ""))
+        say(
+            f"  invocation {n}: cold import {invocation.init_ms} ms, "
+            f"{len(failed)} record(s) reported failed" + (" (the malformed one)" if failed else "")
+        )
         expect.check(invocation.error is None, f"invocation {n} raised no error: {invocation.error}")
     dead = pipeline.dead_letters()
-    say(f"Dead-letter queue: {len(dead)} message(s) {dead}; work queue left: "
-        f"{queue_depth(pipeline, stack.work_queue_url)}")
+    say(
+        f"Dead-letter queue: {len(dead)} message(s) {dead}; work queue left: "
+        f"{queue_depth(pipeline, stack.work_queue_url)}"
+    )
     expect.check(dead == ["{ this is not an event"], "the malformed message, and only it, ends in the DLQ")
 
     findings = pipeline.findings()
@@ -139,12 +157,15 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
 
     deserializer = TypeDeserializer()
     items = stack.client("dynamodb").scan(TableName=stack.refs["AuditTable"])["Items"]
-    records: list[dict[str, Any]] = [{k: deserializer.deserialize(v) for k, v in item.items()} for item in items]
+    records: list[dict[str, Any]] = [
+        {k: deserializer.deserialize(v) for k, v in item.items()} for item in items
+    ]
     say(f"Audit table {stack.refs['AuditTable']}: {len(records)} record(s)")
     for record in records:
         print_audit_record(record, indent="  ")
     expect.check(
-        [(r["check_id"], r["resource_id"], r["outcome"]) for r in records] == [("sg_self_ingress", bare_group, "applied")],
+        [(r["check_id"], r["resource_id"], r["outcome"]) for r in records]
+        == [("sg_self_ingress", bare_group, "applied")],
         "the audit table holds the one applied sg_self_ingress change",
     )
     expect.check(
@@ -162,15 +183,24 @@ def print_slack(findings: list[Finding], expect: Expectations) -> None:
         subject = parse_subject(finding.body)
         subject.created_by = finding.attributes.get("actor")
         text = render_text(subject)
-        say(f"Slack message for {finding.body['type']} {finding.body['name']} "
-            f"(team {finding.body['tags'].get('vpcguard:team', 'default channel')}):\n")
+        say(
+            f"Slack message for {finding.body['type']} {finding.body['name']} "
+            f"(team {finding.body['tags'].get('vpcguard:team', 'default channel')}):\n"
+        )
         for line in text.rstrip("\n").splitlines():
             say(f"  │ {line}")
         say()
         expect.check(finding.body["name"] in text, "the Slack message names the subject")
-        expect.check("sg_self_ingress" in text or "auto-fixed" in text.lower(), "the Slack message shows the fix")
-        expect.check("Created by " in text, "the Slack message says who created the job (the CloudTrail caller)")
-        expect.check(text.startswith("HIGH auto-fixed (1)"), "the Slack headline says the HIGH fix, not only what fails")
+        expect.check(
+            "sg_self_ingress" in text or "auto-fixed" in text.lower(), "the Slack message shows the fix"
+        )
+        expect.check(
+            "Created by " in text, "the Slack message says who created the job (the CloudTrail caller)"
+        )
+        expect.check(
+            text.startswith("HIGH auto-fixed (1)"),
+            "the Slack headline says the HIGH fix, not only what fails",
+        )
     expect.check(bool(findings), "there is a Slack message to show")
 
 

@@ -29,7 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.localaws
 
-BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+BROWSERS = (
+    "chromium-headless-shell",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
 NO_BROWSER_EXIT = 3
 DEFAULT_SIZE = (1440, 2000)
 
@@ -57,7 +63,9 @@ def find_chromium(env: dict[str, str] | None = None) -> str:
     )
 
 
-def screenshot(html: Path, png: Path, *, size: tuple[int, int] = DEFAULT_SIZE, browser: str | None = None) -> Path:
+def screenshot(
+    html: Path, png: Path, *, size: tuple[int, int] = DEFAULT_SIZE, browser: str | None = None
+) -> Path:
     """Open `html` in headless Chromium and save what it shows (width x height) as `png`."""
     browser = browser or find_chromium()
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +88,9 @@ def screenshot(html: Path, png: Path, *, size: tuple[int, int] = DEFAULT_SIZE, b
         ]
         run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if run.returncode != 0 or not png.exists() or png.stat().st_size == 0:
-        raise RuntimeError(f"{Path(browser).name} exited {run.returncode} without a screenshot: {run.stderr[-800:]}")
+        raise RuntimeError(
+            f"{Path(browser).name} exited {run.returncode} without a screenshot: {run.stderr[-800:]}"
+        )
     return png
 
 
@@ -106,7 +116,9 @@ def demo_report_html() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "reports", help="where the page and PNG go")
-    parser.add_argument("--html", type=Path, help="screenshot this report instead of scanning the demo account")
+    parser.add_argument(
+        "--html", type=Path, help="screenshot this report instead of scanning the demo account"
+    )
     parser.add_argument("--no-screenshot", action="store_true", help="write the page only")
     parser.add_argument("--width", type=int, default=DEFAULT_SIZE[0], help="browser window width in pixels")
     parser.add_argument("--height", type=int, default=DEFAULT_SIZE[1], help="browser window height in pixels")

@@ -72,7 +72,9 @@ def make_engine(clients):
     """A fresh engine (fresh inventory) per call, so a re-scan reads AWS again."""
 
     def make(settings: Settings | None = None, **kwargs) -> Engine:
-        return Engine(AwsClients(region=REGION, endpoint_url=clients.endpoint_url), settings or Settings(), **kwargs)
+        return Engine(
+            AwsClients(region=REGION, endpoint_url=clients.endpoint_url), settings or Settings(), **kwargs
+        )
 
     return make
 

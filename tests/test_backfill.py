@@ -21,7 +21,9 @@ from vpcguard.checks.base import all_checks
 from vpcguard.model import Status
 
 
-def test_scan_account_evaluates_every_model_and_job_of_the_demo_account(builder: Builder, clients: AwsClients):
+def test_scan_account_evaluates_every_model_and_job_of_the_demo_account(
+    builder: Builder, clients: AwsClients
+):
     account = build_demo_account(builder)
 
     reports = scan_account(clients, jobs="all")
@@ -176,7 +178,12 @@ def test_without_the_tagging_api_tags_are_read_per_model(builder: Builder, clien
 
     def denied(**_: Any) -> None:
         raise ClientError(
-            {"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform tag:GetResources"}},
+            {
+                "Error": {
+                    "Code": "AccessDeniedException",
+                    "Message": "not authorized to perform tag:GetResources",
+                }
+            },
             "GetResources",
         )
 

@@ -38,7 +38,9 @@ def account(builder: Builder, *, vpcs: int = 2) -> dict[str, str]:
 def self_rule(builder: Builder, group_id: str) -> bool:
     group = builder.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     return any(
-        pair.get("GroupId") == group_id for perm in group["IpPermissions"] for pair in perm.get("UserIdGroupPairs", [])
+        pair.get("GroupId") == group_id
+        for perm in group["IpPermissions"]
+        for pair in perm.get("UserIdGroupPairs", [])
     )
 
 
@@ -48,10 +50,16 @@ def self_rule(builder: Builder, group_id: str) -> bool:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["scan", "--all", "--model", "m"], "--all scans every model and job: it cannot be combined with --model"),
+        (
+            ["scan", "--all", "--model", "m"],
+            "--all scans every model and job: it cannot be combined with --model",
+        ),
         (["scan", "--all", "--transform-job", "j"], "cannot be combined with --model/--transform-job"),
         (["scan", "--model", "m", "--since", "2024-01-01"], "--since only apply with --all"),
-        (["scan", "--model", "m", "--jobs", "all", "--max-workers", "2"], "--jobs, --max-workers only apply with --all"),
+        (
+            ["scan", "--model", "m", "--jobs", "all", "--max-workers", "2"],
+            "--jobs, --max-workers only apply with --all",
+        ),
         (["scan"], "nothing to scan: give --model NAME and/or --transform-job NAME, or --all"),
     ],
 )
@@ -64,7 +72,10 @@ def test_scan_all_usage_errors_exit_2_with_one_line(capsys, argv, message):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--since", "last tuesday"], "argument --since: 'last tuesday' is not a date (YYYY-MM-DD) or an ISO 8601 time"),
+        (
+            ["--since", "last tuesday"],
+            "argument --since: 'last tuesday' is not a date (YYYY-MM-DD) or an ISO 8601 time",
+        ),
         (["--jobs", "running"], "argument --jobs: invalid choice: 'running'"),
         (["--max-workers", "0"], "argument --max-workers: must be at least 1, not 0"),
         (["--format", "xml"], "argument --format: invalid choice: 'xml'"),
@@ -109,7 +120,9 @@ def test_scan_all_dry_run_plans_fixes_and_remediate_applies_them(builder, capsys
     assert not self_rule(builder, ids["lonely_sg"])
     assert code == 1
 
-    code, out, _ = run(capsys, "scan", "--all", "--jobs", "none", "--remediate", "--format", "json", *aws_args)
+    code, out, _ = run(
+        capsys, "scan", "--all", "--jobs", "none", "--remediate", "--format", "json", *aws_args
+    )
     doc = json.loads(out)
     lonely = next(s for s in doc["subjects"] if s["name"] == "lonely")
     assert next(r for r in lonely["results"] if r["check_id"] == "sg_self_ingress")["status"] == "FIXED"
@@ -140,7 +153,9 @@ def test_progress_bar_on_a_terminal_only(builder, capsys, aws_args, monkeypatch)
     finals = [frame.rstrip() for frame in re.split(r"[\r\n]", drawn) if frame.strip()]
     # Jobs are described first (so the models they use are known); models are described as
     # they are evaluated, streaming (issue 15).
-    assert "describe jobs        [" + "#" * 30 + "] 1/1" in [f[: len("describe jobs        [") + 36] for f in finals]
+    assert "describe jobs        [" + "#" * 30 + "] 1/1" in [
+        f[: len("describe jobs        [") + 36] for f in finals
+    ]
     assert any(f.startswith("evaluate") and "] 3/3" in f for f in finals), drawn
     assert drawn.endswith("\n")  # the terminal's prompt starts on a line of its own
 
@@ -168,7 +183,9 @@ def test_output_writes_csv_html_and_json_files(builder, capsys, aws_args, tmp_pa
 
     for fmt in ("csv", "html", "json"):
         path = tmp_path / f"report.{fmt}"
-        code, out, err = run(capsys, "scan", "--all", "--jobs", "all", "--format", fmt, "--output", str(path), *aws_args)
+        code, out, err = run(
+            capsys, "scan", "--all", "--jobs", "all", "--format", fmt, "--output", str(path), *aws_args
+        )
         assert code == 1 and out == "" and err == "", (fmt, out, err)
 
     rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text(encoding="utf-8"))))

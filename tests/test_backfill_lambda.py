@@ -73,7 +73,9 @@ def drain(endpoint_url: str, queue_url: str) -> list[str]:
         )
 
 
-def test_scope_all_queues_every_model_and_job_for_the_inspect_path(builder: Builder, endpoint_url, work_queue):
+def test_scope_all_queues_every_model_and_job_for_the_inspect_path(
+    builder: Builder, endpoint_url, work_queue
+):
     net = builder.compliant_vpc()
     models = [f"scorer-{n:02d}" for n in range(23)]  # three SendMessageBatch calls' worth with the job
     for name in models:
@@ -98,7 +100,9 @@ def test_scope_all_queues_every_model_and_job_for_the_inspect_path(builder: Buil
     assert raw["region"] == REGION
 
     # The inspect function's path evaluates what the message names.
-    inspector = Inspector(Engine(AwsClients(region=REGION, endpoint_url=endpoint_url)), findings_topic_arn=None)
+    inspector = Inspector(
+        Engine(AwsClients(region=REGION, endpoint_url=endpoint_url)), findings_topic_arn=None
+    )
     job = next(w for w in work if w.subject_type == "transform_job")
     report = inspector.evaluate(job)
     assert (report.type, report.name, report.instance_count) == ("transform_job", "nightly", 2)
@@ -196,7 +200,9 @@ def test_refused_entries_are_sent_again_and_the_rest_counted_as_failed(endpoint_
             },
             expected,
         )
-        stub.add_response("send_message_batch", {"Successful": [], "Failed": [{"Id": "9", **internal}]}, expected)
+        stub.add_response(
+            "send_message_batch", {"Successful": [], "Failed": [{"Id": "9", **internal}]}, expected
+        )
 
         result = queue_subjects(clients, url, listing, backfill_id="run-1")
 
@@ -218,7 +224,9 @@ def test_a_malformed_backfill_message_is_a_poison_message():
         "detail-type": BACKFILL_DETAIL_TYPE,
         "detail": {"type": "endpoint", "name": "x"},
     }
-    with pytest.raises(ValueError, match="not a valid backfill message detail: type: Input should be 'model'"):
+    with pytest.raises(
+        ValueError, match="not a valid backfill message detail: type: Input should be 'model'"
+    ):
         parse_event(json.dumps(body))
     body["detail"] = {"type": "model", "name": ""}
     with pytest.raises(ValueError, match="not a valid backfill message detail: name"):

@@ -92,8 +92,13 @@ def test_list_models_since_asks_sagemaker_and_checks_each_summary(offline_client
     with Stubber(sagemaker) as stub:
         stub.add_response(
             "list_models",
-            {"Models": [model_summary("new-a", T0 + timedelta(days=1)), model_summary("old", T0 - timedelta(days=1))],
-             "NextToken": "t2"},
+            {
+                "Models": [
+                    model_summary("new-a", T0 + timedelta(days=1)),
+                    model_summary("old", T0 - timedelta(days=1)),
+                ],
+                "NextToken": "t2",
+            },
             {"MaxResults": 100, "CreationTimeAfter": since},
         )
         stub.add_response(
@@ -110,13 +115,21 @@ def test_list_transform_jobs_pages_and_filters_in_progress(offline_clients: AwsC
     with Stubber(sagemaker) as stub:
         stub.add_response(
             "list_transform_jobs",
-            {"TransformJobSummaries": [job_summary(f"nightly-{n:03d}") for n in range(100)], "NextToken": "jobs-2"},
+            {
+                "TransformJobSummaries": [job_summary(f"nightly-{n:03d}") for n in range(100)],
+                "NextToken": "jobs-2",
+            },
             {"MaxResults": 100, "StatusEquals": "InProgress"},
         )
         stub.add_response(
             "list_transform_jobs",
             # A job that finished between the filter and the page: not in progress any more.
-            {"TransformJobSummaries": [job_summary("hourly-001"), job_summary("hourly-002", status="Completed")]},
+            {
+                "TransformJobSummaries": [
+                    job_summary("hourly-001"),
+                    job_summary("hourly-002", status="Completed"),
+                ]
+            },
             {"MaxResults": 100, "StatusEquals": "InProgress", "NextToken": "jobs-2"},
         )
 
@@ -131,7 +144,10 @@ def test_list_transform_jobs_all_sends_no_status_filter(offline_clients: AwsClie
     with Stubber(sagemaker) as stub:
         stub.add_response(
             "list_transform_jobs",
-            {"TransformJobSummaries": [job_summary("a", "Completed"), job_summary("b", "Failed")], "NextToken": "n"},
+            {
+                "TransformJobSummaries": [job_summary("a", "Completed"), job_summary("b", "Failed")],
+                "NextToken": "n",
+            },
             {"MaxResults": 100},
         )
         stub.add_response(
@@ -163,7 +179,10 @@ def test_tag_index_follows_pagination_token_to_the_empty_last_token(offline_clie
         )
         stub.add_response(
             "get_resources",
-            {"ResourceTagMappingList": [mapping(n) for n in range(100, 200)], "PaginationToken": "tag-page-3"},
+            {
+                "ResourceTagMappingList": [mapping(n) for n in range(100, 200)],
+                "PaginationToken": "tag-page-3",
+            },
             {**expected_params, "PaginationToken": "tag-page-2"},
         )
         stub.add_response(
@@ -184,8 +203,12 @@ def test_list_subjects_is_the_listing_alone(offline_clients: AwsClients):
     """What the backfill Lambda queues: names only, no describes."""
     sagemaker = offline_clients.client("sagemaker")
     with Stubber(sagemaker) as stub:
-        stub.add_response("list_models", {"Models": [model_summary("a")], "NextToken": "x"}, {"MaxResults": 100})
-        stub.add_response("list_models", {"Models": [model_summary("b")]}, {"MaxResults": 100, "NextToken": "x"})
+        stub.add_response(
+            "list_models", {"Models": [model_summary("a")], "NextToken": "x"}, {"MaxResults": 100}
+        )
+        stub.add_response(
+            "list_models", {"Models": [model_summary("b")]}, {"MaxResults": 100, "NextToken": "x"}
+        )
         stub.add_response(
             "list_transform_jobs",
             {"TransformJobSummaries": [job_summary("j")]},

@@ -172,7 +172,12 @@ def test_a_subject_throttled_past_every_retry_is_an_error_and_the_rest_are_evalu
         quick_clients, "sagemaker", "DescribeModel", sagemaker_throttle, first=0, always=('"scorer-3"',)
     )
     job_throttle = Throttle(
-        quick_clients, "sagemaker", "DescribeTransformJob", sagemaker_throttle, first=0, always=('"nightly-1"',)
+        quick_clients,
+        "sagemaker",
+        "DescribeTransformJob",
+        sagemaker_throttle,
+        first=0,
+        always=('"nightly-1"',),
     )
 
     reports = {r.name: r for r in scan_account(quick_clients, jobs="all", max_workers=2)}
@@ -218,7 +223,10 @@ def test_scan_all_exits_2_and_lists_the_subject_whose_retries_ran_out(
 
     assert code == 2
     assert "Errors: 1 result on 1 subject could not be verified" in out
-    assert "model scorer-2: model_vpc_configured: cannot read model 'scorer-2': throttled on sagemaker:DescribeModel" in out
+    assert (
+        "model scorer-2: model_vpc_configured: cannot read model 'scorer-2': throttled on sagemaker:DescribeModel"
+        in out
+    )
     assert re.search(r"\n4 subjects: \d+ fail, 1 error, 0 fixed, 0 would fix, 0 exempt\n$", out), out[-200:]
     # The other three were evaluated in full; the unread one is counted as the ERROR of the
     # resolution check, under "(no VPC)" since its VpcConfig is unknown.
@@ -233,7 +241,9 @@ def test_scan_all_exits_2_and_lists_the_subject_whose_retries_ran_out(
     assert len(models) == 4
 
 
-def test_scan_all_json_reports_the_throttled_subject_as_error(builder: Builder, endpoint_url: str, capsys, monkeypatch):
+def test_scan_all_json_reports_the_throttled_subject_as_error(
+    builder: Builder, endpoint_url: str, capsys, monkeypatch
+):
     small_account(builder)
 
     def throttled_clients(args) -> AwsClients:
@@ -244,7 +254,18 @@ def test_scan_all_json_reports_the_throttled_subject_as_error(builder: Builder, 
     monkeypatch.setattr(cli, "build_clients", throttled_clients)
 
     code = cli.main(
-        ["scan", "--all", "--jobs", "all", "--format", "json", "--region", REGION, "--endpoint-url", endpoint_url]
+        [
+            "scan",
+            "--all",
+            "--jobs",
+            "all",
+            "--format",
+            "json",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            endpoint_url,
+        ]
     )
     out, _ = capsys.readouterr()
     document = json.loads(out)

@@ -38,7 +38,9 @@ def test_one_transform_job_from_cold_costs_at_most_18_calls(builder: Builder, en
     report = Engine(clients).evaluate_transform_job("nightly")
 
     calls = clients.counter.snapshot()
-    assert clients.counter.total <= SINGLE_JOB_BUDGET, f"{clients.counter.total} calls: {sorted(calls.items())}"
+    assert clients.counter.total <= SINGLE_JOB_BUDGET, (
+        f"{clients.counter.total} calls: {sorted(calls.items())}"
+    )
     # The evaluation was real: both buckets and the role were read, and checks passed.
     assert calls.get("s3:GetBucketPolicy") == 2, calls
     assert calls.get("iam:GetRolePolicy") == 1, calls
@@ -70,7 +72,9 @@ def test_backfill_of_200_models_over_5_vpcs_costs_at_most_1_3_calls_per_model(
     assert "api.sagemaker:ListTags" not in calls
 
 
-def test_backfill_reads_each_shared_fact_once_with_jobs_on_the_same_models(builder: Builder, endpoint_url: str):
+def test_backfill_reads_each_shared_fact_once_with_jobs_on_the_same_models(
+    builder: Builder, endpoint_url: str
+):
     """Jobs reuse their model's cached description: a job costs one DescribeTransformJob,
     and its buckets are read once per bucket however many jobs use them."""
     population = build_population(builder, models=30, vpcs=3, jobs=12)
@@ -98,13 +102,17 @@ def test_one_event_through_the_inspect_path_costs_at_most_18_calls(builder: Buil
     builder.compliant_model("scorer", net)
     arn = builder.transform_job("nightly", "scorer", instance_count=2)
     event = cloudtrail_event(
-        "nightly", eventName="CreateTransformJob",
-        requestParameters={"transformJobName": "nightly"}, responseElements={"transformJobArn": arn},
+        "nightly",
+        eventName="CreateTransformJob",
+        requestParameters={"transformJobName": "nightly"},
+        responseElements={"transformJobArn": arn},
     )
 
     clients = AwsClients(region=REGION, endpoint_url=endpoint_url)
     Inspector(Engine(clients), findings_topic_arn=None).inspect(parse_event(event))
 
     calls = clients.counter.snapshot()
-    assert clients.counter.total <= SINGLE_JOB_BUDGET, f"{clients.counter.total} calls: {sorted(calls.items())}"
+    assert clients.counter.total <= SINGLE_JOB_BUDGET, (
+        f"{clients.counter.total} calls: {sorted(calls.items())}"
+    )
     assert calls["sts:GetCallerIdentity"] == 1 and "ec2:DescribeNetworkInterfaces" not in calls

@@ -26,7 +26,16 @@ from vpcguard.report import render_table, scan_json_document, use_colour
 from vpcguard.results import AuditRecord, CheckResult, SubjectReport
 
 SUBJECT_KEYS = {
-    "type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name", "tags", "results",
+    "type",
+    "name",
+    "arn",
+    "region",
+    "account",
+    "vpc_id",
+    "instance_count",
+    "model_name",
+    "tags",
+    "results",
 }
 RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
@@ -82,10 +91,18 @@ def test_scan_json_is_exactly_the_contract_document(builder, capsys, aws_args):
         assert subject["vpc_id"] == net.vpc_id
         assert subject["region"] == REGION and subject["account"] == "123456789012"
         assert subject["tags"] == {"vpcguard:team": "risk"}  # the model's tags, also on the job
-    assert (model["type"], model["name"], model["model_name"], model["instance_count"]) == ("model", "good", "good", 1)
+    assert (model["type"], model["name"], model["model_name"], model["instance_count"]) == (
+        "model",
+        "good",
+        "good",
+        1,
+    )
     assert model["arn"].endswith(":model/good")
     assert (job["type"], job["name"], job["model_name"], job["instance_count"]) == (
-        "transform_job", "nightly", "good", 3,
+        "transform_job",
+        "nightly",
+        "good",
+        3,
     )
     # Severity depends on the subject: sg_self_ingress is MEDIUM for a model, HIGH for a 3-instance job.
     assert results_by_id(model)["sg_self_ingress"]["severity"] == "MEDIUM"
@@ -96,16 +113,37 @@ def test_scan_json_is_exactly_the_contract_document(builder, capsys, aws_args):
 
 def test_json_carries_audit_records_beside_subjects_only_when_there_are_some():
     result = CheckResult(
-        check_id="vpc_dns_support", status=Status.FIXED, severity=Severity.HIGH, title="t", detail="d", fixable=True
+        check_id="vpc_dns_support",
+        status=Status.FIXED,
+        severity=Severity.HIGH,
+        title="t",
+        detail="d",
+        fixable=True,
     )
     record = AuditRecord(
-        check_id="vpc_dns_support", subject_arn="arn:m", resource_id="vpc-1", action="ec2:ModifyVpcAttribute",
-        params={}, before={"enableDnsSupport": False}, after={"enableDnsSupport": True}, time="2026-01-01T00:00:00+00:00",
-        trigger="cli", dry_run=False, outcome="applied",
+        check_id="vpc_dns_support",
+        subject_arn="arn:m",
+        resource_id="vpc-1",
+        action="ec2:ModifyVpcAttribute",
+        params={},
+        before={"enableDnsSupport": False},
+        after={"enableDnsSupport": True},
+        time="2026-01-01T00:00:00+00:00",
+        trigger="cli",
+        dry_run=False,
+        outcome="applied",
     )
     fields = dict(
-        type="model", name="m", arn="arn:m", region=REGION, account="1", vpc_id="vpc-1", instance_count=1,
-        model_name="m", tags={}, results=[result],
+        type="model",
+        name="m",
+        arn="arn:m",
+        region=REGION,
+        account="1",
+        vpc_id="vpc-1",
+        instance_count=1,
+        model_name="m",
+        tags={},
+        results=[result],
     )
     with_change = SubjectReport(**fields, audit=[record])
     doc = scan_json_document([with_change])
@@ -143,12 +181,34 @@ def test_table_shows_a_header_per_subject_every_check_and_a_summary(builder, cap
 def test_table_keeps_pass_rows_to_one_line_and_wraps_failures():
     long = "word " * 60
     results = [
-        CheckResult(check_id="a_check", status=Status.PASS, severity=Severity.LOW, title="t", detail=long, fixable=False),
-        CheckResult(check_id="b_check", status=Status.FAIL, severity=Severity.HIGH, title="t", detail=long, fixable=False),
+        CheckResult(
+            check_id="a_check",
+            status=Status.PASS,
+            severity=Severity.LOW,
+            title="t",
+            detail=long,
+            fixable=False,
+        ),
+        CheckResult(
+            check_id="b_check",
+            status=Status.FAIL,
+            severity=Severity.HIGH,
+            title="t",
+            detail=long,
+            fixable=False,
+        ),
     ]
     report = SubjectReport(
-        type="transform_job", name="j", arn="", region=REGION, account="", vpc_id=None, instance_count=4,
-        model_name="m", tags={}, results=results,
+        type="transform_job",
+        name="j",
+        arn="",
+        region=REGION,
+        account="",
+        vpc_id=None,
+        instance_count=4,
+        model_name="m",
+        tags={},
+        results=results,
     )
     lines = render_table([report], width=80).splitlines()
     assert lines[0] == "TRANSFORM JOB j (model m)  no VPC  4 instances"
@@ -273,7 +333,15 @@ def test_mode_off_removes_the_check_from_the_output(builder, capsys, aws_args):
     builder.compliant_model("open", net, network_isolation=False)
 
     code, doc, _ = run_json(
-        capsys, "scan", "--model", "open", "--mode", "network_isolation=off", "--fail-on", "INFORMATIONAL", *aws_args
+        capsys,
+        "scan",
+        "--model",
+        "open",
+        "--mode",
+        "network_isolation=off",
+        "--fail-on",
+        "INFORMATIONAL",
+        *aws_args,
     )
     ids = set(results_by_id(doc["subjects"][0]))
     assert "network_isolation" not in ids and "vpc_dns_support" in ids
@@ -342,7 +410,9 @@ def dns_off_model(builder) -> str:
     return net.vpc_id
 
 
-def test_plain_scan_never_writes_even_with_remediate_in_the_environment(builder, capsys, aws_args, monkeypatch):
+def test_plain_scan_never_writes_even_with_remediate_in_the_environment(
+    builder, capsys, aws_args, monkeypatch
+):
     vpc_id = dns_off_model(builder)
     monkeypatch.setenv("VPCGUARD_REMEDIATE", "true")
 
@@ -388,8 +458,16 @@ def test_remediate_fixes_records_to_the_audit_table_and_exits_clean(builder, cap
     )
 
     code, doc, err = run_json(
-        capsys, "scan", "--model", "dark", "--mode", "vpc_dns_support=fix", "--remediate",
-        "--audit-table", "vpcguard-audit", *aws_args,
+        capsys,
+        "scan",
+        "--model",
+        "dark",
+        "--mode",
+        "vpc_dns_support=fix",
+        "--remediate",
+        "--audit-table",
+        "vpcguard-audit",
+        *aws_args,
     )
 
     result = results_by_id(doc["subjects"][0])["vpc_dns_support"]
@@ -413,15 +491,29 @@ def test_preflight_of_a_compliant_vpc_config_passes(builder, capsys, aws_args):
     net = builder.compliant_vpc()
 
     code, doc, err = run_json(
-        capsys, "preflight", "--subnets", ",".join(net.subnet_ids), "--security-groups", net.security_group_id,
-        "--role-arn", net.role_arn, *aws_args,
+        capsys,
+        "preflight",
+        "--subnets",
+        ",".join(net.subnet_ids),
+        "--security-groups",
+        net.security_group_id,
+        "--role-arn",
+        net.role_arn,
+        *aws_args,
     )
 
     (subject,) = doc["subjects"]
     assert subject["type"] == "model" and subject["vpc_id"] == net.vpc_id
     results = results_by_id(subject)
-    for check_id in ("vpc_config_consistent", "subnet_ip_capacity", "sg_self_ingress", "vpc_dns_support",
-                     "execution_role_vpc_permissions", "subnets_private", "s3_endpoint_routes"):
+    for check_id in (
+        "vpc_config_consistent",
+        "subnet_ip_capacity",
+        "sg_self_ingress",
+        "vpc_dns_support",
+        "execution_role_vpc_permissions",
+        "subnets_private",
+        "s3_endpoint_routes",
+    ):
         assert results[check_id]["status"] == "PASS", (check_id, results[check_id]["detail"])
     assert not [r for r in subject["results"] if r["status"] == "ERROR"]
     assert code == 0 and err == ""
@@ -432,8 +524,18 @@ def test_preflight_fails_a_subnet_too_small_for_the_instance_count(builder, caps
     small_subnet = builder.subnet(net.vpc_id, "10.0.9.0/28", "a")  # 11 usable addresses
 
     code, doc, _ = run_json(
-        capsys, "preflight", "--subnets", small_subnet, net.subnet_ids[1], "--security-groups", net.security_group_id,
-        "--instance-count", "8", "--role-arn", net.role_arn, *aws_args,
+        capsys,
+        "preflight",
+        "--subnets",
+        small_subnet,
+        net.subnet_ids[1],
+        "--security-groups",
+        net.security_group_id,
+        "--instance-count",
+        "8",
+        "--role-arn",
+        net.role_arn,
+        *aws_args,
     )
 
     (subject,) = doc["subjects"]
@@ -444,11 +546,19 @@ def test_preflight_fails_a_subnet_too_small_for_the_instance_count(builder, caps
     assert code == 1
 
 
-def test_preflight_without_role_reports_the_role_check_unverified_but_does_not_exit_2(builder, capsys, aws_args):
+def test_preflight_without_role_reports_the_role_check_unverified_but_does_not_exit_2(
+    builder, capsys, aws_args
+):
     net = builder.compliant_vpc()
 
     code, doc, err = run_json(
-        capsys, "preflight", "--subnets", *net.subnet_ids, "--security-groups", net.security_group_id, *aws_args
+        capsys,
+        "preflight",
+        "--subnets",
+        *net.subnet_ids,
+        "--security-groups",
+        net.security_group_id,
+        *aws_args,
     )
 
     role = results_by_id(doc["subjects"][0])["execution_role_vpc_permissions"]
@@ -460,8 +570,16 @@ def test_preflight_with_an_unknown_subnet_fails_consistency(builder, capsys, aws
     net = builder.compliant_vpc()
 
     code, doc, _ = run_json(
-        capsys, "preflight", "--subnets", net.subnet_ids[0], "subnet-0000000000000dead",
-        "--security-groups", net.security_group_id, "--role-arn", net.role_arn, *aws_args,
+        capsys,
+        "preflight",
+        "--subnets",
+        net.subnet_ids[0],
+        "subnet-0000000000000dead",
+        "--security-groups",
+        net.security_group_id,
+        "--role-arn",
+        net.role_arn,
+        *aws_args,
     )
 
     consistent = results_by_id(doc["subjects"][0])["vpc_config_consistent"]
@@ -475,13 +593,20 @@ def test_preflight_with_an_unknown_subnet_fails_consistency(builder, capsys, aws
 def test_checks_lists_the_catalog(capsys):
     code, out, _ = run(capsys, "checks")
     assert code == 0
-    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:] if line and not line.startswith(" ")}
+    rows = {
+        line.split()[0]: line.split()[1:4]
+        for line in out.splitlines()[1:]
+        if line and not line.startswith(" ")
+    }
     assert set(rows) == set(check_ids())
     assert rows["sg_self_ingress"][2] == "fix" and rows["vpc_dns_support"][1:] == ["opt-in", "notify"]
 
     code, out, _ = run(capsys, "checks", "--format", "json")
     catalog = {row["id"]: row for row in json.loads(out)}
-    assert catalog["vpc_dns_support"]["fixable"] is True and catalog["vpc_dns_support"]["default_mode"] == "notify"
+    assert (
+        catalog["vpc_dns_support"]["fixable"] is True
+        and catalog["vpc_dns_support"]["default_mode"] == "notify"
+    )
     assert catalog["subnet_ip_capacity"]["fixable"] is False
 
 
@@ -494,9 +619,24 @@ def test_console_script_scans_against_local_aws(builder, endpoint_url):
     builder.transform_job("nightly", "good", instance_count=2)
 
     proc = subprocess.run(
-        [console_script(), "scan", "--model", "good", "--transform-job", "nightly", "--format", "json",
-         "--region", REGION, "--endpoint-url", endpoint_url],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"},
+        [
+            console_script(),
+            "scan",
+            "--model",
+            "good",
+            "--transform-job",
+            "nightly",
+            "--format",
+            "json",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            endpoint_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
     )
 
     assert proc.returncode in (0, 1), proc.stderr
@@ -517,7 +657,10 @@ def test_console_script_without_credentials_exits_2_with_one_line(tmp_path):
 
     proc = subprocess.run(
         [console_script(), "scan", "--model", "anything", "--region", REGION],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
     assert proc.returncode == 2
@@ -578,12 +721,23 @@ def test_output_dir_writes_one_file_per_format(builder, capsys, aws_args, tmp_pa
     out_dir = tmp_path / "reports"
 
     code, out, err = run(
-        capsys, "scan", "--model", "good", "--output-dir", str(out_dir), "--format", "json,html,csv,jsonl", *aws_args
+        capsys,
+        "scan",
+        "--model",
+        "good",
+        "--output-dir",
+        str(out_dir),
+        "--format",
+        "json,html,csv,jsonl",
+        *aws_args,
     )
 
     assert out == ""
     assert sorted(p.name for p in out_dir.iterdir()) == [
-        "vpcguard.csv", "vpcguard.html", "vpcguard.json", "vpcguard.jsonl",
+        "vpcguard.csv",
+        "vpcguard.html",
+        "vpcguard.json",
+        "vpcguard.jsonl",
     ]
     assert json.loads((out_dir / "vpcguard.json").read_text())["summary"]["subjects"] == 1
 
@@ -601,10 +755,25 @@ def test_table_in_a_pipe_is_not_wrapped_and_never_breaks_an_identifier(monkeypat
         "and us-east-1b " + "word " * 40
     )
     report = SubjectReport(
-        type="model", name="m", arn="", region=REGION, account="", vpc_id="vpc-0123456789abcdef0",
-        instance_count=1, model_name="m", tags={},
-        results=[CheckResult(check_id="execution_role_vpc_permissions", status=Status.FAIL,
-                             severity=Severity.HIGH, title="t", detail=detail, fixable=False)],
+        type="model",
+        name="m",
+        arn="",
+        region=REGION,
+        account="",
+        vpc_id="vpc-0123456789abcdef0",
+        instance_count=1,
+        model_name="m",
+        tags={},
+        results=[
+            CheckResult(
+                check_id="execution_role_vpc_permissions",
+                status=Status.FAIL,
+                severity=Severity.HIGH,
+                title="t",
+                detail=detail,
+                fixable=False,
+            )
+        ],
     )
     # In a pipe (not a terminal, COLUMNS not exported): one line per result, whatever its length.
     piped = cli.render_report("table", [report])
@@ -618,29 +787,48 @@ def test_table_in_a_pipe_is_not_wrapped_and_never_breaks_an_identifier(monkeypat
 
 def test_a_subjects_rows_are_sorted_by_status_then_severity():
     def result(check_id: str, status: Status, severity: Severity) -> CheckResult:
-        return CheckResult(check_id=check_id, status=status, severity=severity, title="t", detail="d", fixable=False)
+        return CheckResult(
+            check_id=check_id, status=status, severity=severity, title="t", detail="d", fixable=False
+        )
 
     report = SubjectReport(
-        type="model", name="m", arn="", region=REGION, account="", vpc_id=None, instance_count=1, model_name="m",
-        tags={}, results=[
-            result("p", Status.PASS, Severity.HIGH), result("f_low", Status.FAIL, Severity.LOW),
-            result("e", Status.ERROR, Severity.MEDIUM), result("f_high", Status.FAIL, Severity.HIGH),
+        type="model",
+        name="m",
+        arn="",
+        region=REGION,
+        account="",
+        vpc_id=None,
+        instance_count=1,
+        model_name="m",
+        tags={},
+        results=[
+            result("p", Status.PASS, Severity.HIGH),
+            result("f_low", Status.FAIL, Severity.LOW),
+            result("e", Status.ERROR, Severity.MEDIUM),
+            result("f_high", Status.FAIL, Severity.HIGH),
         ],
     )
     rows = [line.split()[2] for line in render_table([report], width=120).splitlines()[1:-2] if line.strip()]
     assert rows == ["f_high", "f_low", "e", "p"]
 
 
-def test_aws_region_is_read_when_aws_default_region_is_not_set(builder, capsys, endpoint_url, monkeypatch, tmp_path):
+def test_aws_region_is_read_when_aws_default_region_is_not_set(
+    builder, capsys, endpoint_url, monkeypatch, tmp_path
+):
     builder.compliant_model("good", builder.compliant_vpc())
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_REGION", REGION)
 
-    code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url, "--format", "json")
+    code, out, err = run(
+        capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url, "--format", "json"
+    )
     assert json.loads(out)["subjects"][0]["region"] == REGION and err == ""
 
     monkeypatch.delenv("AWS_REGION")
     code, out, err = run(capsys, "scan", "--model", "good", "--endpoint-url", endpoint_url)
     assert code == 2 and out == ""
-    assert err == "vpcguard: no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)\n"
+    assert (
+        err
+        == "vpcguard: no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)\n"
+    )

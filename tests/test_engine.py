@@ -12,7 +12,10 @@ from vpcguard.settings import Settings
 def test_exempt_tag_on_the_vpc_turns_fail_into_exempt_and_pass_stays_pass(builder, engine):
     net = builder.compliant_vpc()
     builder.ec2.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsSupport={"Value": False})
-    builder.ec2.create_tags(Resources=[net.vpc_id], Tags=[{"Key": "vpcguard:exempt", "Value": "vpc_dns_support, subnets_multi_az"}])
+    builder.ec2.create_tags(
+        Resources=[net.vpc_id],
+        Tags=[{"Key": "vpcguard:exempt", "Value": "vpc_dns_support, subnets_multi_az"}],
+    )
     builder.compliant_model("m", net)
     report = engine.evaluate_model("m")
     dns = result_of(report, "vpc_dns_support")
@@ -33,7 +36,9 @@ def test_exempt_all_on_the_model(builder, engine):
 def test_exempt_resource_is_never_touched_by_a_fix(builder, make_engine):
     net = builder.compliant_vpc()
     builder.ec2.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsSupport={"Value": False})
-    builder.ec2.create_tags(Resources=[net.vpc_id], Tags=[{"Key": "vpcguard:exempt", "Value": "vpc_dns_support"}])
+    builder.ec2.create_tags(
+        Resources=[net.vpc_id], Tags=[{"Key": "vpcguard:exempt", "Value": "vpc_dns_support"}]
+    )
     builder.compliant_model("m", net)
     report = make_engine(Settings(remediate=True, modes={"vpc_dns_support": "fix"})).evaluate_model("m")
     assert result_of(report, "vpc_dns_support").status == Status.EXEMPT
@@ -74,13 +79,29 @@ def test_scan_document_is_the_contract(builder, engine):
     assert set(doc) == {"subjects", "summary"}
     subject = doc["subjects"][0]
     assert set(subject) == {
-        "type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name", "tags", "results",
+        "type",
+        "name",
+        "arn",
+        "region",
+        "account",
+        "vpc_id",
+        "instance_count",
+        "model_name",
+        "tags",
+        "results",
     }
     assert subject["type"] == "model" and subject["account"] == "123456789012"
     assert subject["tags"] == {"vpcguard:team": "ml-platform"}
     for result in subject["results"]:
         assert set(result) == {
-            "check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation",
+            "check_id",
+            "status",
+            "severity",
+            "title",
+            "detail",
+            "resource_ids",
+            "fixable",
+            "remediation",
         }
     assert set(doc["summary"]) == {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
     assert doc["summary"]["subjects"] == 1

@@ -373,7 +373,9 @@ def test_guard_reports_each_model_of_a_template_with_several_broken_ones():
     status, failing = guard(
         {
             "NoVpc": sagemaker_model(None, isolation=None),
-            "Rogue": sagemaker_model({"Subnets": [SUBNET_ROGUE], "SecurityGroupIds": [GROUP_ROGUE]}, isolation=False),
+            "Rogue": sagemaker_model(
+                {"Subnets": [SUBNET_ROGUE], "SecurityGroupIds": [GROUP_ROGUE]}, isolation=False
+            ),
             "Good": sagemaker_model(APPROVED_VPC),
             "Bucket": {"Type": "AWS::S3::Bucket"},
         }

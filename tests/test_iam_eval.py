@@ -93,13 +93,18 @@ def test_allows_across_several_policies_combine():
 
 
 def test_not_action_allow_allows_everything_not_listed():
-    policies = {"p": doc({"Effect": "Allow", "NotAction": ["iam:*", "ec2:DeleteNetworkInterface"], "Resource": "*"})}
+    policies = {
+        "p": doc({"Effect": "Allow", "NotAction": ["iam:*", "ec2:DeleteNetworkInterface"], "Resource": "*"})
+    }
     assert verdict(CREATE, policies) == Verdict.ALLOWED
     assert verdict("ec2:DeleteNetworkInterface", policies) == Verdict.NOT_ALLOWED
 
 
 def test_effect_other_than_allow_or_deny_is_ignored():
-    assert verdict(CREATE, {"p": doc({"Effect": "Maybe", "Action": "*", "Resource": "*"})}) == Verdict.NOT_ALLOWED
+    assert (
+        verdict(CREATE, {"p": doc({"Effect": "Maybe", "Action": "*", "Resource": "*"})})
+        == Verdict.NOT_ALLOWED
+    )
 
 
 # --- resources -----------------------------------------------------------------------
@@ -178,7 +183,9 @@ def test_not_action_deny_blocks_everything_not_listed():
 
 def test_conditional_deny_is_a_possible_block():
     cond = {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}
-    decision = evaluate_action(CREATE, {"p": doc(allow("ec2:*"), deny("ec2:*", Sid="RegionLock", Condition=cond))})
+    decision = evaluate_action(
+        CREATE, {"p": doc(allow("ec2:*"), deny("ec2:*", Sid="RegionLock", Condition=cond))}
+    )
     assert decision.verdict == Verdict.UNVERIFIABLE
     assert "possibly denied" in decision.reason and "RegionLock" in decision.reason
 

@@ -28,7 +28,11 @@ def _clients_recording_workflow_updates(endpoint_url: str) -> tuple[AwsClients, 
         updates.append(sent)
         processed = [{"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in sent["FindingIdentifiers"]]
         http = AWSResponse(url=params["url"], status_code=200, headers={}, raw=None)
-        return http, {"ProcessedFindings": processed, "UnprocessedFindings": [], "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return http, {
+            "ProcessedFindings": processed,
+            "UnprocessedFindings": [],
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
 
     clients.session.events.register("before-call.securityhub.BatchUpdateFindings", batch_update)
     return clients, updates
@@ -36,7 +40,9 @@ def _clients_recording_workflow_updates(endpoint_url: str) -> tuple[AwsClients, 
 
 def _inspect_model(clients: AwsClients, name: str, settings: Settings) -> dict:
     inspector = Inspector(Engine(clients, settings, trigger="test"), findings_topic_arn=None)
-    work = WorkItem(event_id="evt-1", source="CreateModel", triggered_by="test", subject_type="model", subject_ref=name)
+    work = WorkItem(
+        event_id="evt-1", source="CreateModel", triggered_by="test", subject_type="model", subject_ref=name
+    )
     return inspector.inspect(work)
 
 

@@ -28,7 +28,11 @@ def loaded_modules(statement: str, *path: Path) -> set[str]:
     }
     done = subprocess.run(
         [sys.executable, "-c", _LOADED.format(statement=statement)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))

@@ -37,7 +37,9 @@ ROLE = "vpcguard-member"
 _WORLDS = itertools.count()
 
 
-def member_role(endpoint_url: str, account: str, *, trusted: str = HUB, external_id: str | None = None) -> str:
+def member_role(
+    endpoint_url: str, account: str, *, trusted: str = HUB, external_id: str | None = None
+) -> str:
     """The member role as member.yaml makes it: trusted by the hub account."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
@@ -56,7 +58,9 @@ def world(endpoint_url: str, account: str | None, region: str = REGION, cidr: st
     builder = Builder(endpoint_url, region=region, account=account)
     # IAM names are global to an account: worlds in two regions of one account need their own.
     builder._counter = 1000 * next(_WORLDS)
-    net = builder.compliant_vpc(cidr, buckets=(f"in-{account or HUB}-{region}", f"out-{account or HUB}-{region}"))
+    net = builder.compliant_vpc(
+        cidr, buckets=(f"in-{account or HUB}-{region}", f"out-{account or HUB}-{region}")
+    )
     lonely = builder.security_group(net.vpc_id, self_ingress=False)
     arn = builder.compliant_model("churn", net, security_group_ids=[lonely])
     builder.compliant_model("steady", net)
@@ -66,7 +70,11 @@ def world(endpoint_url: str, account: str | None, region: str = REGION, cidr: st
 def has_self_rule(endpoint_url: str, account: str | None, group_id: str, region: str = REGION) -> bool:
     ec2 = Builder(endpoint_url, region=region, account=account).ec2
     group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    return any(p.get("GroupId") == group_id for perm in group["IpPermissions"] for p in perm.get("UserIdGroupPairs", []))
+    return any(
+        p.get("GroupId") == group_id
+        for perm in group["IpPermissions"]
+        for p in perm.get("UserIdGroupPairs", [])
+    )
 
 
 def create_model_event(account: str, region: str, name: str = "churn") -> dict[str, Any]:
@@ -87,7 +95,12 @@ def cli_root():
 
 def hub_inspector(endpoint_url: str, **env: str) -> Inspector:
     clients = AwsClients(region=REGION, endpoint_url=endpoint_url)
-    variables = {"VPCGUARD_REMEDIATE": "true", "VPCGUARD_MEMBER_ROLE_NAME": ROLE, "VPCGUARD_HUB_ACCOUNT": HUB, **env}
+    variables = {
+        "VPCGUARD_REMEDIATE": "true",
+        "VPCGUARD_MEMBER_ROLE_NAME": ROLE,
+        "VPCGUARD_HUB_ACCOUNT": HUB,
+        **env,
+    }
     return Inspector.from_env(variables, clients=clients)
 
 
@@ -194,9 +207,16 @@ def test_security_hub_findings_of_a_member_are_the_hubs_and_name_the_member():
         fixable=True,
     )
     subject = SubjectReport(
-        type="model", name="churn", arn=f"arn:aws:sagemaker:{OTHER_REGION}:{MEMBER_A}:model/churn",
-        region=OTHER_REGION, account=MEMBER_A, vpc_id="vpc-1", instance_count=1, model_name="churn",
-        tags={}, results=[result],
+        type="model",
+        name="churn",
+        arn=f"arn:aws:sagemaker:{OTHER_REGION}:{MEMBER_A}:model/churn",
+        region=OTHER_REGION,
+        account=MEMBER_A,
+        vpc_id="vpc-1",
+        instance_count=1,
+        model_name="churn",
+        tags={},
+        results=[result],
     )
     finding = to_asff(subject, result, now="2026-01-01T00:00:00Z", home=(HUB, REGION))
     # BatchImportFindings of the default product takes only the importing account's findings.
@@ -274,7 +294,9 @@ def organization(endpoint_url: str, members: int) -> list[str]:
     org.create_organization(FeatureSet="ALL")
     made = []
     for n in range(members):
-        status = org.create_account(Email=f"m{n}@example.com", AccountName=f"member-{n}")["CreateAccountStatus"]
+        status = org.create_account(Email=f"m{n}@example.com", AccountName=f"member-{n}")[
+            "CreateAccountStatus"
+        ]
         made.append(status["AccountId"])
     return made
 
@@ -290,8 +312,18 @@ def test_scan_org_covers_every_account_and_both_regions_and_isolates_a_broken_on
     member_role(endpoint_url, second)  # `broken` has none
 
     code, out, err = run(
-        capsys, "scan", "--all", "--org", "--regions", f"{REGION},{OTHER_REGION}", "--format", "json",
-        "--region", REGION, "--endpoint-url", endpoint_url,
+        capsys,
+        "scan",
+        "--all",
+        "--org",
+        "--regions",
+        f"{REGION},{OTHER_REGION}",
+        "--format",
+        "json",
+        "--region",
+        REGION,
+        "--endpoint-url",
+        endpoint_url,
     )
 
     document = json.loads(out)
@@ -313,8 +345,18 @@ def test_scan_accounts_table_names_the_failed_account_and_still_fixes_the_others
     member_role(endpoint_url, MEMBER_B)
 
     code, out, err = run(
-        capsys, "scan", "--all", "--accounts", f"{MEMBER_A},{BROKEN}", "--accounts", MEMBER_B, "--remediate",
-        "--region", REGION, "--endpoint-url", endpoint_url,
+        capsys,
+        "scan",
+        "--all",
+        "--accounts",
+        f"{MEMBER_A},{BROKEN}",
+        "--accounts",
+        MEMBER_B,
+        "--remediate",
+        "--region",
+        REGION,
+        "--endpoint-url",
+        endpoint_url,
     )
 
     assert code == 2
@@ -482,10 +524,22 @@ def test_progress_names_each_account_and_region(endpoint_url, capsys, monkeypatc
     terminal = Tty()
     monkeypatch.setattr("sys.stderr", terminal)
 
-    code = cli.main([
-        "scan", "--all", "--accounts", MEMBER_A, "--regions", f"{REGION},{OTHER_REGION}", "--format", "json",
-        "--region", REGION, "--endpoint-url", endpoint_url,
-    ])
+    code = cli.main(
+        [
+            "scan",
+            "--all",
+            "--accounts",
+            MEMBER_A,
+            "--regions",
+            f"{REGION},{OTHER_REGION}",
+            "--format",
+            "json",
+            "--region",
+            REGION,
+            "--endpoint-url",
+            endpoint_url,
+        ]
+    )
 
     frames = [f.strip() for f in re.split(r"[\r\n]", terminal.getvalue()) if f.strip()]
     assert any(f.startswith(f"{MEMBER_A}/{REGION} evaluate") and "] 2/2" in f for f in frames), frames

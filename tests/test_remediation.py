@@ -91,7 +91,9 @@ def broken_vpc(builder: Builder, model: str = "broken") -> BrokenVpc:
     flow log is gone."""
     net = builder.compliant_vpc()
     group = builder.security_group(net.vpc_id, self_ingress=False)
-    builder.ec2.modify_vpc_endpoint(VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]])
+    builder.ec2.modify_vpc_endpoint(
+        VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]]
+    )
     builder.ec2.delete_flow_logs(FlowLogIds=[net.flow_log_id])
     builder.compliant_model(model, net, security_group_ids=[group])
     return BrokenVpc(net, group)
@@ -136,7 +138,10 @@ def test_sg_fix_adds_one_self_rule_to_the_first_group_then_a_rescan_passes(build
     assert result.remediation["params"] == {
         "GroupId": first,
         "IpPermissions": [
-            {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": first, "Description": SELF_RULE_DESCRIPTION}]}
+            {
+                "IpProtocol": "-1",
+                "UserIdGroupPairs": [{"GroupId": first, "Description": SELF_RULE_DESCRIPTION}],
+            }
         ],
     }
     [rule] = self_rules(builder, first)
@@ -145,7 +150,11 @@ def test_sg_fix_adds_one_self_rule_to_the_first_group_then_a_rescan_passes(build
 
     [record] = fixed.audit
     assert (record.check_id, record.resource_id, record.action, record.outcome, record.dry_run) == (
-        "sg_self_ingress", first, "ec2:AuthorizeSecurityGroupIngress", "applied", False
+        "sg_self_ingress",
+        first,
+        "ec2:AuthorizeSecurityGroupIngress",
+        "applied",
+        False,
     )
     assert record.trigger == "cli user test" and record.time.endswith("+00:00")
     assert record.subject_arn.endswith(":transform-job/nightly")
@@ -161,9 +170,10 @@ def test_sg_fix_adds_one_self_rule_to_the_first_group_then_a_rescan_passes(build
     state = describe_touchable(builder, net.vpc_id)
     again = make_engine(remediating(builder)).evaluate_transform_job("nightly")
     assert result_of(again, "sg_self_ingress").status == Status.PASS
-    assert applied(again) == [] and describe_touchable(builder, net.vpc_id)["security_groups"] == state[
-        "security_groups"
-    ]
+    assert (
+        applied(again) == []
+        and describe_touchable(builder, net.vpc_id)["security_groups"] == state["security_groups"]
+    )
 
 
 def test_sg_fix_records_what_the_group_allowed_before(builder, make_engine):
@@ -173,7 +183,9 @@ def test_sg_fix_records_what_the_group_allowed_before(builder, make_engine):
     group = builder.security_group(net.vpc_id, self_ingress=False)
     builder.ec2.authorize_security_group_ingress(
         GroupId=group,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": group}]}],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": group}]}
+        ],
     )
     builder.compliant_model("partial", net, security_group_ids=[group])
 
@@ -253,7 +265,9 @@ def test_a_failing_fix_is_reported_recorded_and_the_run_goes_on(builder, make_en
     assert "automatic fix failed: AccessDenied on ec2:AuthorizeSecurityGroupIngress" in sg.detail
     assert self_rules(builder, broken.group_id) == []
     failed = [a for a in report.audit if a.check_id == "sg_self_ingress"]
-    assert len(failed) == 1 and failed[0].outcome.startswith("failed: AccessDenied on ec2:AuthorizeSecurityGroupIngress")
+    assert len(failed) == 1 and failed[0].outcome.startswith(
+        "failed: AccessDenied on ec2:AuthorizeSecurityGroupIngress"
+    )
     assert failed[0].after == {} and failed[0].resource_id == broken.group_id
     # The other fixes still ran and were re-verified.
     assert result_of(report, "s3_endpoint_routes").status == Status.FIXED
@@ -313,7 +327,9 @@ def test_exempt_route_table_or_endpoint_blocks_the_route_fix(builder, make_engin
     broken = broken_vpc(builder)
     net = broken.net
     tagged = net.route_table_ids[1] if where == "route_table" else net.s3_endpoint_id
-    builder.ec2.create_tags(Resources=[tagged], Tags=[{"Key": "vpcguard:exempt", "Value": "s3_endpoint_routes"}])
+    builder.ec2.create_tags(
+        Resources=[tagged], Tags=[{"Key": "vpcguard:exempt", "Value": "s3_endpoint_routes"}]
+    )
 
     report = make_engine(remediating(builder)).evaluate_model("broken")
 
@@ -368,7 +384,9 @@ def test_flow_log_fix_to_s3_when_a_bucket_arn_is_configured(builder, make_engine
     assert result_of(report, "flow_logs_enabled").status == Status.FIXED
     [log] = vpc_flow_logs(builder, broken.net.vpc_id)
     assert (log["LogDestinationType"], log["LogDestination"], log["TrafficType"]) == (
-        "s3", "arn:aws:s3:::vpc-flow-logs-archive", "ALL"
+        "s3",
+        "arn:aws:s3:::vpc-flow-logs-archive",
+        "ALL",
     )
 
 
@@ -436,7 +454,10 @@ def test_endpoint_creation_is_opt_in(builder, make_engine):
     result = result_of(report, "s3_endpoint_exists")
     assert result.status == Status.FAIL and result.fixable is True
     assert report.audit == []
-    assert builder.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"] == []
+    assert (
+        builder.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+        == []
+    )
 
 
 def test_endpoint_fix_creates_a_tagged_gateway_on_the_effective_route_tables(builder, make_engine):
@@ -447,7 +468,9 @@ def test_endpoint_fix_creates_a_tagged_gateway_on_the_effective_route_tables(bui
 
     result = result_of(report, "s3_endpoint_exists")
     assert result.status == Status.FIXED, result.detail
-    [created] = builder.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    [created] = builder.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+        "VpcEndpoints"
+    ]
     assert created["ServiceName"] == "com.amazonaws.us-east-1.s3" and created["VpcEndpointType"] == "Gateway"
     assert sorted(created["RouteTableIds"]) == sorted(tables)
     assert {t["Key"]: t["Value"] for t in created["Tags"]} == {
@@ -511,7 +534,9 @@ def test_dry_run_reports_would_fix_with_the_exact_change_and_writes_nothing(buil
     }
     flow_params = result_of(broken_report, "flow_logs_enabled").remediation["params"]
     assert (flow_params["ResourceIds"], flow_params["TrafficType"], flow_params["LogGroupName"]) == (
-        [net.vpc_id], "ALL", group
+        [net.vpc_id],
+        "ALL",
+        group,
     )
     endpoint_result = result_of(no_endpoint_report, "s3_endpoint_exists")
     assert endpoint_result.status == Status.WOULD_FIX
@@ -564,7 +589,13 @@ def test_no_fix_opens_a_cidr_creates_a_gateway_or_changes_iam(builder, make_engi
 
     fixed = sorted(r.check_id for rep in reports for r in rep.results if r.status == Status.FIXED)
     assert fixed == sorted(
-        ["sg_self_ingress", "s3_endpoint_routes", "flow_logs_enabled", "vpc_dns_support", "s3_endpoint_exists"]
+        [
+            "sg_self_ingress",
+            "s3_endpoint_routes",
+            "flow_logs_enabled",
+            "vpc_dns_support",
+            "s3_endpoint_exists",
+        ]
     )
     after = _exposure(builder)
     for key in before:

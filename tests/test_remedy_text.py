@@ -34,8 +34,16 @@ def args(command: str) -> dict[str, list[str]]:
 
 
 def fail(check_id: str, resource_ids: list[str], detail: str = "x", **kw) -> CheckResult:
-    return CheckResult(check_id=check_id, status=kw.pop("status", Status.FAIL), severity=Severity.HIGH,
-                       title=check_id, detail=detail, resource_ids=resource_ids, fixable=kw.pop("fixable", True), **kw)
+    return CheckResult(
+        check_id=check_id,
+        status=kw.pop("status", Status.FAIL),
+        severity=Severity.HIGH,
+        title=check_id,
+        detail=detail,
+        resource_ids=resource_ids,
+        fixable=kw.pop("fixable", True),
+        **kw,
+    )
 
 
 def test_cli_command_from_api_parameters_splits_back_into_them():
@@ -45,7 +53,9 @@ def test_cli_command_from_api_parameters_splits_back_into_them():
     assert parsed[""] == ["ec2", "authorize-security-group-ingress"]
     assert parsed["--region"] == ["eu-west-1"] and parsed["--group-id"] == ["sg-1"]
     assert json.loads(parsed["--ip-permissions"][0]) == self_rule("sg-1")  # the description's quotes survive
-    routes = cli_command("ec2:ModifyVpcEndpoint", {"VpcEndpointId": "vpce-1", "AddRouteTableIds": ["rtb-1", "rtb-2"]})
+    routes = cli_command(
+        "ec2:ModifyVpcEndpoint", {"VpcEndpointId": "vpce-1", "AddRouteTableIds": ["rtb-1", "rtb-2"]}
+    )
     assert routes == "aws ec2 modify-vpc-endpoint --vpc-endpoint-id vpce-1 --add-route-table-ids rtb-1 rtb-2"
 
 
@@ -64,8 +74,10 @@ def test_notify_mode_failures_get_their_command_from_the_ids_they_name():
 
     logs = remedy_for(fail("flow_logs_enabled", ["vpc-7", "subnet-1"]), REGION)
     [command] = logs.commands
-    assert command.startswith(f"aws ec2 create-flow-logs --region {REGION} --resource-type VPC --resource-ids vpc-7 "
-                              "--traffic-type ALL --log-destination-type cloud-watch-logs")
+    assert command.startswith(
+        f"aws ec2 create-flow-logs --region {REGION} --resource-type VPC --resource-ids vpc-7 "
+        "--traffic-type ALL --log-destination-type cloud-watch-logs"
+    )
     assert "LOG_GROUP_NAME" in command and "LOG_GROUP_NAME" in logs.note  # the placeholder is explained
 
     dns = remedy_for(fail("vpc_dns_support", ["vpc-7"]), REGION)
@@ -89,18 +101,31 @@ def test_a_dry_run_plan_and_an_applied_fix_become_the_same_command(builder: Buil
     done = make_engine(Settings(remediate=True)).evaluate_model("lonely")
     [fixed] = [r for r in done.results if r.check_id == "sg_self_ingress"]
     applied = remedy_for(fixed, REGION)
-    assert fixed.status == Status.FIXED and applied.applied and applied.text.startswith("vpcguard did this: add")
+    assert (
+        fixed.status == Status.FIXED and applied.applied and applied.text.startswith("vpcguard did this: add")
+    )
     assert applied.commands == remedy.commands
     # What the notify-mode FAIL said to run is what the fix ran.
     assert remedy_for(fail("sg_self_ingress", [bare]), REGION).commands == remedy.commands
 
 
 def test_suggested_policies_become_commands_that_apply_them():
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeVpcs"], "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ec2:DescribeVpcs"], "Resource": "*"}],
+    }
     role = "arn:aws:iam::123456789012:role/service-role/exec"
-    result = fail("execution_role_vpc_permissions", [role], fixable=False,
-                  remediation={"action": "suggest", "resource_id": role, "description": "grant ec2:DescribeVpcs",
-                               "suggestion": policy})
+    result = fail(
+        "execution_role_vpc_permissions",
+        [role],
+        fixable=False,
+        remediation={
+            "action": "suggest",
+            "resource_id": role,
+            "description": "grant ec2:DescribeVpcs",
+            "suggestion": policy,
+        },
+    )
     remedy = remedy_for(result, REGION)
     [command] = remedy.commands
     parsed = args(command)
@@ -108,10 +133,21 @@ def test_suggested_policies_become_commands_that_apply_them():
     assert json.loads(parsed["--policy-document"][0]) == policy
     assert remedy.text == "Grant ec2:DescribeVpcs."
 
-    statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                 "Resource": ["arn:aws:s3:::in-data", "arn:aws:s3:::in-data/*"]}
-    bucket = remedy_for(fail("s3_bucket_policy_vpc_only", ["in-data", "vpce-1"], fixable=False,
-                             remediation={"action": "suggest", "suggestion": statement}), REGION)
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::in-data", "arn:aws:s3:::in-data/*"],
+    }
+    bucket = remedy_for(
+        fail(
+            "s3_bucket_policy_vpc_only",
+            ["in-data", "vpce-1"],
+            fixable=False,
+            remediation={"action": "suggest", "suggestion": statement},
+        ),
+        REGION,
+    )
     assert bucket.commands == (
         "aws s3api get-bucket-policy --bucket in-data --query Policy --output text > in-data-policy.json",
         "aws s3api put-bucket-policy --bucket in-data --policy file://in-data-policy.json",
@@ -129,12 +165,16 @@ def test_console_links_are_region_and_partition_aware():
     assert resource_link("eu-west-1", "sg-1").url == (
         "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-1"
     )
-    assert resource_link("eu-west-1", "subnet-1").url.endswith("/vpcconsole/home?region=eu-west-1#SubnetDetails:subnetId=subnet-1")
+    assert resource_link("eu-west-1", "subnet-1").url.endswith(
+        "/vpcconsole/home?region=eu-west-1#SubnetDetails:subnetId=subnet-1"
+    )
     assert resource_link("eu-west-1", "vpce-1").url.endswith("#EndpointDetails:vpcEndpointId=vpce-1")
     role = resource_link("eu-west-1", "arn:aws:iam::1:role/service-role/exec")
     assert role.kind == "role" and role.url.endswith("/iam/home?region=eu-west-1#/roles/details/exec")
     assert resource_link("cn-north-1", "sg-1").url.startswith("https://cn-north-1.console.amazonaws.cn/")
-    assert resource_link("us-gov-west-1", "vpc-1").url.startswith("https://us-gov-west-1.console.amazonaws-us-gov.com/")
+    assert resource_link("us-gov-west-1", "vpc-1").url.startswith(
+        "https://us-gov-west-1.console.amazonaws-us-gov.com/"
+    )
     assert resource_link("eu-west-1", "my-bucket") is None
     assert sagemaker_url("eu-west-1", "transform_job", "nightly") == (
         "https://eu-west-1.console.aws.amazon.com/sagemaker/home?region=eu-west-1#/transform-jobs/nightly"

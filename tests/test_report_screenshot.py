@@ -46,9 +46,22 @@ def test_screenshot_script_writes_a_png_of_the_report(reports, tmp_path):  # noq
     page.write_text(render_html(reports), encoding="utf-8")
 
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "report_screenshot.py"), "--html", str(page),
-         "--out-dir", str(tmp_path / "out"), "--width", "1280", "--height", "900"],
-        capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "report_screenshot.py"),
+            "--html",
+            str(page),
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--width",
+            "1280",
+            "--height",
+            "900",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
     assert run.returncode == 0, run.stderr
@@ -65,8 +78,19 @@ def test_no_browser_is_a_clear_error_and_exit_code(tmp_path, reports):  # noqa: 
     with pytest.raises(report_screenshot.NoBrowser, match=r"apt-get install -y chromium"):
         report_screenshot.find_chromium(env)
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "report_screenshot.py"), "--html", str(page), "--out-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, check=False, env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "report_screenshot.py"),
+            "--html",
+            str(page),
+            "--out-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
     )
     assert run.returncode == report_screenshot.NO_BROWSER_EXIT
     assert "no screenshot: no headless Chromium found" in run.stderr
@@ -107,9 +131,20 @@ def in_browser(page: str, tmp_path: Path, scenarios: dict[str, str]) -> dict[str
     path = tmp_path / "page.html"
     path.write_text(page.replace("</body>", f"<script>{probe}</script></body>"), encoding="utf-8")
     run = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
@@ -119,20 +154,27 @@ def in_browser(page: str, tmp_path: Path, scenarios: dict[str, str]) -> dict[str
 
 @needs_chromium
 def test_filters_and_search_hide_findings_in_a_real_browser(reports, tmp_path):  # noqa: F811
-    seen = in_browser(render_html(reports), tmp_path, {
-        "everything": "",
-        "no FAIL": "toggle('status', 'FAIL')",
-        "no CRITICAL": "toggle('severity', 'CRITICAL')",
-        "team": "search('growth')",
-        "evidence": "search('throttlingexception')",
-        "nothing": "search('no such text')",
-    })
+    seen = in_browser(
+        render_html(reports),
+        tmp_path,
+        {
+            "everything": "",
+            "no FAIL": "toggle('status', 'FAIL')",
+            "no CRITICAL": "toggle('severity', 'CRITICAL')",
+            "team": "search('growth')",
+            "evidence": "search('throttlingexception')",
+            "nothing": "search('no such text')",
+        },
+    )
 
     assert seen["everything"]["rows"] == [["ERROR", "HIGH"], ["FAIL", "CRITICAL"], ["FAIL", "MEDIUM"]]
     assert seen["everything"]["shown"] == "Showing 3 of 3 findings"
     # A subject left with no visible finding is hidden as a whole.
-    assert seen["no FAIL"] == {"rows": [["ERROR", "HIGH"]], "hidden": ["transform job nightly", "model churn"],
-                               "shown": "Showing 1 of 3 findings"}
+    assert seen["no FAIL"] == {
+        "rows": [["ERROR", "HIGH"]],
+        "hidden": ["transform job nightly", "model churn"],
+        "shown": "Showing 1 of 3 findings",
+    }
     assert seen["no CRITICAL"]["rows"] == [["ERROR", "HIGH"], ["FAIL", "MEDIUM"]]
     # The search box matches the subject (name, VPC, team) and the finding's text, in any case.
     assert seen["team"]["rows"] == [["FAIL", "MEDIUM"]]

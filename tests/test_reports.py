@@ -28,18 +28,34 @@ from vpcguard.results import CheckResult, SubjectReport
 HOSTILE = '<script>alert("x")</script> & "quotes" \'single\''
 
 
-def result(check_id: str, status: Status, severity: Severity = Severity.HIGH, detail: str = "ok", **kw) -> CheckResult:
+def result(
+    check_id: str, status: Status, severity: Severity = Severity.HIGH, detail: str = "ok", **kw
+) -> CheckResult:
     return CheckResult(
-        check_id=check_id, status=status, severity=severity, title=f"{check_id} title", detail=detail,
-        fixable=kw.pop("fixable", False), **kw,
+        check_id=check_id,
+        status=status,
+        severity=severity,
+        title=f"{check_id} title",
+        detail=detail,
+        fixable=kw.pop("fixable", False),
+        **kw,
     )
 
 
-def subject(name: str, vpc_id: str | None, results: list[CheckResult], type: str = "model", **kw) -> SubjectReport:
+def subject(
+    name: str, vpc_id: str | None, results: list[CheckResult], type: str = "model", **kw
+) -> SubjectReport:
     return SubjectReport(
-        type=type, name=name, arn=kw.pop("arn", f"arn:aws:sagemaker:{REGION}:123456789012:model/{name}"),
-        region=REGION, account="123456789012", vpc_id=vpc_id, instance_count=kw.pop("instance_count", 1),
-        model_name=kw.pop("model_name", name), tags=kw.pop("tags", {}), results=results,
+        type=type,
+        name=name,
+        arn=kw.pop("arn", f"arn:aws:sagemaker:{REGION}:123456789012:model/{name}"),
+        region=REGION,
+        account="123456789012",
+        vpc_id=vpc_id,
+        instance_count=kw.pop("instance_count", 1),
+        model_name=kw.pop("model_name", name),
+        tags=kw.pop("tags", {}),
+        results=results,
     )
 
 
@@ -50,19 +66,36 @@ def reports() -> list[SubjectReport]:
             "churn",
             "vpc-aaa",
             [
-                result("sg_self_ingress", Status.FAIL, Severity.MEDIUM, f"sg-0123 lacks a self rule {HOSTILE}",
-                       resource_ids=["sg-0123", "vpc-aaa"], fixable=True,
-                       remediation={"action": "ec2:AuthorizeSecurityGroupIngress", "resource_id": "sg-0123"}),
+                result(
+                    "sg_self_ingress",
+                    Status.FAIL,
+                    Severity.MEDIUM,
+                    f"sg-0123 lacks a self rule {HOSTILE}",
+                    resource_ids=["sg-0123", "vpc-aaa"],
+                    fixable=True,
+                    remediation={"action": "ec2:AuthorizeSecurityGroupIngress", "resource_id": "sg-0123"},
+                ),
                 result("vpc_dns_support", Status.PASS),
             ],
             tags={"vpcguard:team": "growth"},
         ),
-        subject("fraud", "vpc-aaa", [result("sg_self_ingress", Status.PASS), result("vpc_dns_support", Status.PASS)]),
+        subject(
+            "fraud",
+            "vpc-aaa",
+            [result("sg_self_ingress", Status.PASS), result("vpc_dns_support", Status.PASS)],
+        ),
         subject(
             "nightly",
             "vpc-bbb",
-            [result("subnet_ip_capacity", Status.FAIL, Severity.CRITICAL, "subnet-1 has 3 free IPs, needs 16",
-                    resource_ids=["subnet-1"])],
+            [
+                result(
+                    "subnet_ip_capacity",
+                    Status.FAIL,
+                    Severity.CRITICAL,
+                    "subnet-1 has 3 free IPs, needs 16",
+                    resource_ids=["subnet-1"],
+                )
+            ],
             type="transform_job",
             instance_count=8,
             model_name="fraud",
@@ -71,9 +104,15 @@ def reports() -> list[SubjectReport]:
         subject(
             "hot",
             None,
-            [result("model_vpc_configured", Status.ERROR, Severity.HIGH,
+            [
+                result(
+                    "model_vpc_configured",
+                    Status.ERROR,
+                    Severity.HIGH,
                     "cannot read model 'hot': throttled on sagemaker:DescribeModel after retries ran out "
-                    "(ThrottlingException)")],
+                    "(ThrottlingException)",
+                )
+            ],
             arn="",
         ),
     ]
@@ -167,7 +206,9 @@ def test_html_is_one_self_contained_page_with_one_sortable_table_per_vpc(reports
     assert parsed.external == [], "no external assets: the page must open offline"
     assert "url(" not in page and "@import" not in page  # nor from the inline CSS
     # Links are for a person to follow, to the AWS console only.
-    assert parsed.links and all(u.startswith(f"https://{REGION}.console.aws.amazon.com/") for u in parsed.links)
+    assert parsed.links and all(
+        u.startswith(f"https://{REGION}.console.aws.amazon.com/") for u in parsed.links
+    )
     vpc_tables = [t for t in parsed.tables if "vpc" in t.get("class", "").split()]
     assert [t["data-vpc"] for t in vpc_tables] == ["vpc-aaa", "vpc-bbb", "(no VPC)"]
     assert all("sortable" in t["class"].split() for t in parsed.tables)
@@ -182,7 +223,10 @@ def test_html_escapes_evidence_and_shows_every_failing_subject(reports):
     text = " ".join(parse(page).text)
 
     assert "<script>alert" not in page  # the hostile detail is text, never markup
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;" in page
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;"
+        in page
+    )
     assert HOSTILE in text  # ... and reads back as exactly what the check wrote
     # Every failing or errored subject, and only those, has its evidence: detail, resource
     # ids, planned fix; the worst first (CRITICAL, MEDIUM, then the one that errored).
@@ -256,7 +300,9 @@ def test_reports_of_a_real_account_scan(builder: Builder, clients: AwsClients):
     rows = list(csv.DictReader(io.StringIO(render_csv(reports))))
     assert {r["subject_name"] for r in rows} == {"good", "lonely"}
     failing = [r for r in rows if r["check_id"] == "sg_self_ingress" and r["status"] == "FAIL"]
-    assert [r["subject_name"] for r in failing] == ["lonely"] and lonely in failing[0]["resource_ids"].split(";")
+    assert [r["subject_name"] for r in failing] == ["lonely"] and lonely in failing[0]["resource_ids"].split(
+        ";"
+    )
     parsed = parse(render_html(reports))
     assert sorted(t["data-vpc"] for t in parsed.tables if "data-vpc" in t) == sorted(n.vpc_id for n in nets)
     assert lonely in " ".join(parsed.text)
@@ -270,10 +316,14 @@ ROLE = "arn:aws:iam::123456789012:role/service-role/scoring-exec"
 
 def code_texts(page: str) -> list[str]:
     """What each <code> element shows (the commands a person copies), unescaped."""
-    return [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<code[^>]*>(.*?)</code>", page, re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<code[^>]*>(.*?)</code>", page, re.S)
+    ]
 
 
-def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(builder: Builder, clients: AwsClients):
+def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(
+    builder: Builder, clients: AwsClients
+):
     named = builder.compliant_vpc("10.5")
     builder.ec2.create_tags(Resources=[named.vpc_id], Tags=[{"Key": "Name", "Value": "prod-ml"}])
     unnamed = builder.compliant_vpc("10.6")
@@ -287,15 +337,32 @@ def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(buil
 
     assert "Account 123456789012 · Region us-east-1 · 2 subjects in 2 VPCs" in text
     # The VPC's Name tag, beside its id, in the VPC section and on the subject.
-    assert re.search(rf'<h3><a href="{re.escape(CONSOLE)}/vpcconsole/[^"]*VpcId={named.vpc_id}"[^>]*>'
-                     rf"{named.vpc_id}</a> prod-ml ", page)
+    assert re.search(
+        rf'<h3><a href="{re.escape(CONSOLE)}/vpcconsole/[^"]*VpcId={named.vpc_id}"[^>]*>'
+        rf"{named.vpc_id}</a> prod-ml ",
+        page,
+    )
     assert f"model lonely ({named.vpc_id} prod-ml)" in text
     assert re.search(rf"<h3><a [^>]*>{unnamed.vpc_id}</a> <span", page)  # no Name tag: the id alone
     # The name travels beside the report, never in the JSON contract.
     document = scan_json_document(reports)
     assert "prod-ml" not in json.dumps(document)
-    assert all(set(s) == {"type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name",
-                          "tags", "results"} for s in document["subjects"])
+    assert all(
+        set(s)
+        == {
+            "type",
+            "name",
+            "arn",
+            "region",
+            "account",
+            "vpc_id",
+            "instance_count",
+            "model_name",
+            "tags",
+            "results",
+        }
+        for s in document["subjects"]
+    )
     # The subject names its network, each with its console page.
     links = parse(page).links
     assert f"{CONSOLE}/sagemaker/home?region={REGION}#/models/lonely" in links
@@ -307,13 +374,18 @@ def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(buil
 
 def test_html_links_jobs_models_groups_subnets_endpoints_and_roles_to_the_console():
     job = subject(
-        "nightly", "vpc-aaa",
+        "nightly",
+        "vpc-aaa",
         [
-            result("s3_endpoint_routes", Status.FAIL, resource_ids=["subnet-1", "rtb-1", "vpce-1"], fixable=True),
+            result(
+                "s3_endpoint_routes", Status.FAIL, resource_ids=["subnet-1", "rtb-1", "vpce-1"], fixable=True
+            ),
             result("execution_role_vpc_permissions", Status.PASS, resource_ids=[ROLE]),
             result("sg_self_ingress", Status.FAIL, Severity.MEDIUM, resource_ids=["sg-1"], fixable=True),
         ],
-        type="transform_job", model_name="fraud", arn=f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/nightly",
+        type="transform_job",
+        model_name="fraud",
+        arn=f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/nightly",
     )
     links = parse(render_html([job])).links
 
@@ -346,19 +418,34 @@ def test_html_has_a_search_box_and_status_and_severity_filters(reports):
 
 
 def test_html_shows_the_fix_as_text_and_a_copyable_cli_command_not_raw_json(reports):
-    routes = subject("routed", "vpc-ccc", [
-        result("s3_endpoint_routes", Status.FIXED, resource_ids=["subnet-9", "rtb-1", "vpce-1"], fixable=True,
-               remediation={"action": "ec2:ModifyVpcEndpoint", "resource_id": "vpce-1",
-                            "params": {"VpcEndpointId": "vpce-1", "AddRouteTableIds": ["rtb-1", "rtb-2"]},
-                            "description": "add route table(s) rtb-1, rtb-2 to S3 gateway endpoint vpce-1"}),
-        result("flow_logs_enabled", Status.FAIL, Severity.MEDIUM, resource_ids=["vpc-ccc"], fixable=True),
-    ])
+    routes = subject(
+        "routed",
+        "vpc-ccc",
+        [
+            result(
+                "s3_endpoint_routes",
+                Status.FIXED,
+                resource_ids=["subnet-9", "rtb-1", "vpce-1"],
+                fixable=True,
+                remediation={
+                    "action": "ec2:ModifyVpcEndpoint",
+                    "resource_id": "vpce-1",
+                    "params": {"VpcEndpointId": "vpce-1", "AddRouteTableIds": ["rtb-1", "rtb-2"]},
+                    "description": "add route table(s) rtb-1, rtb-2 to S3 gateway endpoint vpce-1",
+                },
+            ),
+            result("flow_logs_enabled", Status.FAIL, Severity.MEDIUM, resource_ids=["vpc-ccc"], fixable=True),
+        ],
+    )
     page = render_html([*reports, routes])
     text = " ".join(" ".join(parse(page).text).split())
     commands = code_texts(page)
 
     # A notify-mode failure: what to do, and the command that does it.
-    assert "Add an inbound rule to sg-0123 allowing all traffic (all protocols, all ports) from sg-0123 itself" in text
+    assert (
+        "Add an inbound rule to sg-0123 allowing all traffic (all protocols, all ports) from sg-0123 itself"
+        in text
+    )
     assert (
         f"aws ec2 authorize-security-group-ingress --region {REGION} --group-id sg-0123 --ip-permissions "
         '\'[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-0123", "Description": '
@@ -366,7 +453,10 @@ def test_html_shows_the_fix_as_text_and_a_copyable_cli_command_not_raw_json(repo
     ) in commands
     # An applied fix: what vpcguard did, as the equivalent command.
     assert "vpcguard did this: add route table(s) rtb-1, rtb-2 to S3 gateway endpoint vpce-1." in text
-    assert f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-1 --add-route-table-ids rtb-1 rtb-2" in commands
+    assert (
+        f"aws ec2 modify-vpc-endpoint --region {REGION} --vpc-endpoint-id vpce-1 --add-route-table-ids rtb-1 rtb-2"
+        in commands
+    )
     [flow] = [c for c in commands if c.startswith("aws ec2 create-flow-logs")]
     assert "--resource-ids vpc-ccc --traffic-type ALL" in flow
     assert "Replace LOG_GROUP_NAME and DELIVERY_ROLE_ARN" in text

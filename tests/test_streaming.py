@@ -25,7 +25,16 @@ from vpcguard.report import scan_json_document
 from vpcguard.results import SubjectReport
 
 SUBJECT_KEYS = {
-    "type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name", "tags", "results",
+    "type",
+    "name",
+    "arn",
+    "region",
+    "account",
+    "vpc_id",
+    "instance_count",
+    "model_name",
+    "tags",
+    "results",
 }
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
 
@@ -61,11 +70,16 @@ def test_jsonl_is_one_subject_per_line_then_the_summary(builder, capsys, aws_arg
     objects = [json.loads(line) for line in lines]
     assert [set(o) for o in objects[:-1]] == [SUBJECT_KEYS] * 4
     assert [(o["type"], o["name"]) for o in objects[:-1]] == [
-        ("model", "good-1"), ("model", "good-2"), ("model", "lonely"), ("transform_job", "nightly"),
+        ("model", "good-1"),
+        ("model", "good-2"),
+        ("model", "lonely"),
+        ("transform_job", "nightly"),
     ]
     assert set(objects[-1]) == {"summary"} and set(objects[-1]["summary"]) == SUMMARY_KEYS
     assert objects[-1]["summary"]["subjects"] == 4 and objects[-1]["summary"]["fail"] == 1
-    assert all(line == json.dumps(o, separators=(",", ":")) for line, o in zip(lines, objects, strict=True))  # compact
+    assert all(
+        line == json.dumps(o, separators=(",", ":")) for line, o in zip(lines, objects, strict=True)
+    )  # compact
     assert code == 1 and err == ""
 
     # The same subjects and summary as the JSON document.
@@ -86,7 +100,9 @@ def test_json_is_compact_unless_pretty_and_pretty_is_the_indented_document(build
 
 def test_pretty_json_of_nothing_is_the_indented_empty_document(builder, capsys, aws_args):
     small_account(builder)
-    _, out, _ = run(capsys, "scan", "--all", "--since", "2999-01-01", "--format", "json", "--pretty", *aws_args)
+    _, out, _ = run(
+        capsys, "scan", "--all", "--since", "2999-01-01", "--format", "json", "--pretty", *aws_args
+    )
     assert out == json.dumps(scan_json_document([]), indent=2) + "\n"
 
 
@@ -102,7 +118,9 @@ def test_bounded_map_never_runs_more_than_the_window_ahead_of_its_consumer():
     window = 6
     seen = []
     with ThreadPoolExecutor(max_workers=3) as pool:
-        for consumed, value in enumerate(_bounded_map(pool, work, range(100), window, "x", 100, None), start=1):
+        for consumed, value in enumerate(
+            _bounded_map(pool, work, range(100), window, "x", 100, None), start=1
+        ):
             time.sleep(0.002)  # a slow writer
             with lock:
                 ahead = len(started) - consumed

@@ -564,11 +564,21 @@ def test_sarif_of_a_plain_preflight_has_logical_locations_only(builder, capsys, 
     lonely = builder.security_group(net.vpc_id, self_ingress=False)
 
     code, out, err = run(
-        capsys, "preflight", "--subnets", *net.subnet_ids, "--security-groups", lonely, "--format", "sarif", *aws_args
+        capsys,
+        "preflight",
+        "--subnets",
+        *net.subnet_ids,
+        "--security-groups",
+        lonely,
+        "--format",
+        "sarif",
+        *aws_args,
     )
 
     results = json.loads(out)["runs"][0]["results"]
-    assert [r["ruleId"] for r in results] == ["sg_self_ingress"]  # the role check preflight skips is not an alert
+    assert [r["ruleId"] for r in results] == [
+        "sg_self_ingress"
+    ]  # the role check preflight skips is not an alert
     (location,) = results[0]["locations"]
     assert "physicalLocation" not in location and location["logicalLocations"] == [
         {"name": "preflight", "kind": "resource"}

@@ -63,7 +63,12 @@ def fan_out(request: BackfillRequest, backfill_id: str) -> dict[str, Any]:
     targets = resolve_targets(sessions(), request.accounts, request.org, request.regions)
     since = request.since.isoformat() if request.since else None
     failed = queue_targets(
-        aws_clients(), queue_url, targets, jobs=request.jobs or "in-progress", since=since, backfill_id=backfill_id
+        aws_clients(),
+        queue_url,
+        targets,
+        jobs=request.jobs or "in-progress",
+        since=since,
+        backfill_id=backfill_id,
     )
     logger.info("targets queued", extra={"targets": len(targets), "failed": failed})
     return {"queued_targets": len(targets) - len(failed), "failed_targets": failed}
@@ -107,7 +112,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     queue_url = _work_queue()
     clients = aws_clients()
     listing = request.listing(clients)
-    logger.info("subjects listed", extra={"models": len(listing.models), "transform_jobs": len(listing.transform_jobs)})
+    logger.info(
+        "subjects listed",
+        extra={"models": len(listing.models), "transform_jobs": len(listing.transform_jobs)},
+    )
     # The request id names the run in every message (and so in the audit records' trigger).
     result = queue_subjects(clients, queue_url, listing, backfill_id=context.aws_request_id)
     if result.failed:

@@ -68,7 +68,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         try:
             change = parse_change_event(record.body)
         except ValueError as exc:
-            logger.error("malformed change event", extra={"message_id": record.message_id, "reason": str(exc)})
+            logger.error(
+                "malformed change event", extra={"message_id": record.message_id, "reason": str(exc)}
+            )
             metrics.add_metric(name="MalformedChangeEvents", unit=MetricUnit.Count, value=1)
             raise
         logger.append_keys(event_id=change.event_id, change=change.event_name, actor=change.actor)

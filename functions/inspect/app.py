@@ -46,6 +46,7 @@ except ImportError:  # a library without audit intent records: nothing raises it
     class AuditWriteError(Exception):  # type: ignore[no-redef]
         """Stand-in for vpcguard.audit.AuditWriteError (an audit intent record not written)."""
 
+
 logger = Logger(service="vpcguard-inspect")
 metrics = Metrics(namespace="vpcguard", service="vpcguard-inspect")
 
@@ -133,9 +134,9 @@ def idempotent_inspect() -> Callable[..., dict[str, Any]]:
     persistence = DynamoDBPersistenceLayer(
         table_name=os.environ["VPCGUARD_IDEMPOTENCY_TABLE"], boto3_client=aws_clients().client("dynamodb")
     )
-    return idempotent_function(data_keyword_argument="work", config=idempotency, persistence_store=persistence)(
-        inspect_subject
-    )
+    return idempotent_function(
+        data_keyword_argument="work", config=idempotency, persistence_store=persistence
+    )(inspect_subject)
 
 
 def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:

@@ -82,4 +82,6 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     redaction.install([logger])  # handlers added since import (the runtime's, a test's) too
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -47,7 +47,9 @@ def test_default_role_passes_and_states_the_limits(builder, engine):
 
 
 def test_missing_actions_fail_and_are_listed_with_a_suggested_policy(builder, engine):
-    granted = [a for a in ENI_ACTIONS if a not in ("ec2:DeleteNetworkInterfacePermission", "ec2:DescribeDhcpOptions")]
+    granted = [
+        a for a in ENI_ACTIONS if a not in ("ec2:DeleteNetworkInterfacePermission", "ec2:DescribeDhcpOptions")
+    ]
     role = builder.role("partial", inline=policy(allow(granted)))
     result = evaluate(builder, engine, role)
     assert result.status == Status.FAIL
@@ -86,7 +88,9 @@ def test_describe_wildcard_plus_explicit_create_delete_passes(builder, engine):
 
 
 def test_not_action_allow_passes(builder, engine):
-    role = builder.role("notaction", inline=policy({"Effect": "Allow", "NotAction": ["iam:*", "s3:*"], "Resource": "*"}))
+    role = builder.role(
+        "notaction", inline=policy({"Effect": "Allow", "NotAction": ["iam:*", "s3:*"], "Resource": "*"})
+    )
     assert evaluate(builder, engine, role).status == Status.PASS
 
 
@@ -102,7 +106,12 @@ def test_explicit_deny_fails_naming_the_statement(builder, engine):
         "denied",
         inline=policy(
             allow("ec2:*"),
-            {"Sid": "NoEniDeletes", "Effect": "Deny", "Action": "ec2:DeleteNetworkInterface*", "Resource": "*"},
+            {
+                "Sid": "NoEniDeletes",
+                "Effect": "Deny",
+                "Action": "ec2:DeleteNetworkInterface*",
+                "Resource": "*",
+            },
         ),
     )
     result = evaluate(builder, engine, role)
@@ -147,7 +156,10 @@ def test_boundary_lacking_an_action_fails(builder, engine):
     result = evaluate(builder, engine, role)
     assert result.status == Status.FAIL
     assert result.severity == Severity.HIGH
-    assert "ec2:DeleteNetworkInterfacePermission (not allowed by the permissions boundary arn:aws:iam::" in result.detail
+    assert (
+        "ec2:DeleteNetworkInterfacePermission (not allowed by the permissions boundary arn:aws:iam::"
+        in result.detail
+    )
     assert "1 of the 9" in result.detail
     assert "permissions boundary" in result.remediation["description"]
 
@@ -160,12 +172,20 @@ def test_boundary_that_allows_everything_needed_passes(builder, engine):
 
 
 def test_attached_managed_policy_passes(builder, engine):
-    role = builder.role("managed", managed=[policy(allow("ec2:Describe*")), policy(allow(["ec2:CreateNetworkInterface*", "ec2:DeleteNetworkInterface*"]))])
+    role = builder.role(
+        "managed",
+        managed=[
+            policy(allow("ec2:Describe*")),
+            policy(allow(["ec2:CreateNetworkInterface*", "ec2:DeleteNetworkInterface*"])),
+        ],
+    )
     assert evaluate(builder, engine, role).status == Status.PASS
 
 
 def test_deny_in_attached_managed_policy_names_the_policy(builder, engine):
-    guard = builder.managed_policy(policy({"Effect": "Deny", "Action": "ec2:CreateNetworkInterfacePermission", "Resource": "*"}))
+    guard = builder.managed_policy(
+        policy({"Effect": "Deny", "Action": "ec2:CreateNetworkInterfacePermission", "Resource": "*"})
+    )
     role = builder.role("guarded")
     builder.client("iam").attach_role_policy(RoleName="guarded", PolicyArn=guard)
     result = evaluate(builder, engine, role)

@@ -20,7 +20,13 @@ def _deny_unless(bucket, operator, key, values, action="s3:*"):
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "AllowAll", "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {
+                "Sid": "AllowAll",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            },
             {
                 "Sid": "VpcOnly",
                 "Effect": "Deny",
@@ -73,7 +79,12 @@ def test_policy_without_a_vpc_deny_fails(builder, engine):
     net = builder.compliant_vpc()
     builder.bucket(
         "open-out",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::open-out/*"}]},
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::open-out/*"}
+            ],
+        },
     )
     _job(builder, net, output_uri="s3://open-out/results/")
     result = result_of(engine.evaluate_transform_job("job"), CHECK)
@@ -106,8 +117,9 @@ def test_bucket_pinned_to_another_vpc_id_fails(builder, engine):
     _job(builder, net, output_uri="s3://pinned-out/x/")
     result = result_of(engine.evaluate_transform_job("job"), CHECK)
     assert result.status == Status.FAIL
-    assert f"output bucket pinned-out: statement 'OnlyFromOurVpc' denies s3:PutObject unless aws:SourceVpc {other_vpc}" in (
-        result.detail
+    assert (
+        f"output bucket pinned-out: statement 'OnlyFromOurVpc' denies s3:PutObject unless aws:SourceVpc {other_vpc}"
+        in (result.detail)
     )
     assert "the job will be denied" in result.detail
 
@@ -135,7 +147,8 @@ def test_deny_that_leaves_the_needed_action_out_does_not_count(builder, engine):
     """The output bucket's Deny covers only reads, so writes from anywhere are accepted."""
     net = builder.compliant_vpc(buckets=("input-data",))
     builder.bucket(
-        "read-locked", _deny_unless("read-locked", "StringNotEquals", "aws:SourceVpce", net.s3_endpoint_id, "s3:GetObject")
+        "read-locked",
+        _deny_unless("read-locked", "StringNotEquals", "aws:SourceVpce", net.s3_endpoint_id, "s3:GetObject"),
     )
     _job(builder, net, output_uri="s3://read-locked/out/")
     result = result_of(engine.evaluate_transform_job("job"), CHECK)
@@ -147,7 +160,9 @@ def test_pinned_to_this_vpcs_endpoint_but_the_subnets_do_not_route_through_it(bu
     """The bucket admits only our endpoint, but one model subnet's route table is not on
     it, so that subnet's requests carry no aws:SourceVpce and are denied."""
     net = builder.compliant_vpc()
-    builder.ec2.modify_vpc_endpoint(VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]])
+    builder.ec2.modify_vpc_endpoint(
+        VpcEndpointId=net.s3_endpoint_id, RemoveRouteTableIds=[net.route_table_ids[1]]
+    )
     _job(builder, net)
     result = result_of(engine.evaluate_transform_job("job"), CHECK)
     assert result.status == Status.FAIL

@@ -176,11 +176,15 @@ def test_main_table_on_the_endpoint_covers_only_the_subnets_that_use_it(builder,
 def test_uncovered_subnet_served_by_s3_interface_endpoint_with_private_dns_passes(builder, engine):
     vpc, subnets, tables, sg, role = _bare_vpc(builder)
     builder.s3_gateway_endpoint(vpc, [tables[0]], policy=restricted_s3_policy(["data"]))
-    interface = builder.interface_endpoint(vpc, "s3", [subnets[0]], [sg], policy=restricted_s3_policy(["data"]))
+    interface = builder.interface_endpoint(
+        vpc, "s3", [subnets[0]], [sg], policy=restricted_s3_policy(["data"])
+    )
     _model_in(builder, "m", subnets, sg, role)
     routes = result_of(engine.evaluate_model("m"), "s3_endpoint_routes")
     assert routes.status == Status.PASS
-    assert subnets[1] in routes.detail and f"S3 interface endpoint {interface} with private DNS" in routes.detail
+    assert (
+        subnets[1] in routes.detail and f"S3 interface endpoint {interface} with private DNS" in routes.detail
+    )
 
 
 def test_uncovered_subnet_not_rescued_by_interface_endpoint_without_private_dns(builder, engine):
@@ -229,7 +233,9 @@ def test_default_full_access_policy_fails_with_a_suggested_policy(builder, engin
     result = result_of(engine.evaluate_model("m"), "s3_endpoint_policy_restricted")
     assert result.status == Status.FAIL
     assert result.severity == "MEDIUM"
-    assert f"{endpoint}: statement #1 allows every action on every resource to every principal" in result.detail
+    assert (
+        f"{endpoint}: statement #1 allows every action on every resource to every principal" in result.detail
+    )
     assert result.resource_ids == [endpoint]
     remediation = result.remediation
     assert remediation["action"] == "suggest" and remediation["resource_id"] == endpoint
@@ -263,10 +269,20 @@ def test_suggested_policy_for_a_job_is_limited_to_its_buckets(builder, engine):
     "policy",
     [
         _policy(_allow("s3:*", "*", Condition={"StringEquals": {"aws:PrincipalAccount": "123456789012"}})),
-        _policy(_allow("*", "*"), {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "*"}),
+        _policy(
+            _allow("*", "*"),
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "*"},
+        ),
         _policy(_allow("s3:GetObject", "*")),
         _policy(_allow("*", "arn:aws:s3:::data/*")),
-        _policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "*", "Resource": "*"}),
+        _policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "*",
+                "Resource": "*",
+            }
+        ),
     ],
     ids=["condition", "has-deny", "one-action", "one-bucket", "one-principal"],
 )
@@ -282,7 +298,9 @@ def test_custom_policies_are_not_the_default(builder, engine, policy):
 def test_s3_star_for_everyone_is_full_access_on_an_s3_endpoint(builder, engine):
     vpc, subnets, tables, sg, role = _bare_vpc(builder)
     endpoint = builder.s3_gateway_endpoint(
-        vpc, tables, policy=_policy(_allow("s3:*", "arn:aws:s3:::*"), _allow("s3:GetObject", "arn:aws:s3:::x/*"))
+        vpc,
+        tables,
+        policy=_policy(_allow("s3:*", "arn:aws:s3:::*"), _allow("s3:GetObject", "arn:aws:s3:::x/*")),
     )
     _model_in(builder, "m", subnets, sg, role)
     result = result_of(engine.evaluate_model("m"), "s3_endpoint_policy_restricted")
@@ -358,8 +376,9 @@ def test_deny_of_only_the_amazon_linux_1_repositories_leaves_amazon_linux_2_open
     _model_in(builder, "m", subnets, sg, role)
     result = result_of(engine.evaluate_model("m"), "s3_endpoint_denies_package_repos")
     assert result.status == Status.FAIL
-    assert f"{endpoint} allows s3:GetObject on arn:aws:s3:::amazonlinux.*.amazonaws.com/* through statement #1" in (
-        result.detail
+    assert (
+        f"{endpoint} allows s3:GetObject on arn:aws:s3:::amazonlinux.*.amazonaws.com/* through statement #1"
+        in (result.detail)
     )
     assert "packages.*" not in result.detail
 
@@ -372,14 +391,24 @@ def test_deny_of_only_the_amazon_linux_1_repositories_leaves_amazon_linux_2_open
         # everything allowed, the repositories denied with a broader action wildcard
         _policy(
             _allow("*", "*"),
-            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:Get*", "Resource": list(s3_policy.PACKAGE_REPO_RESOURCES)},
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:Get*",
+                "Resource": list(s3_policy.PACKAGE_REPO_RESOURCES),
+            },
         ),
         # NotAction that leaves GetObject out of the allow
         _policy({"Effect": "Allow", "Principal": "*", "NotAction": "s3:getobject", "Resource": "*"}),
         # allow on one region's repository, denied by the wildcard deny
         _policy(
             _allow("s3:GetObject", "arn:aws:s3:::packages.us-east-1.amazonaws.com/*"),
-            {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::packages.*"},
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::packages.*",
+            },
         ),
     ],
     ids=["allow-list", "deny-wildcard-action", "not-action", "regional-allow-denied"],
@@ -398,7 +427,14 @@ def test_policies_that_keep_the_repositories_out_pass(builder, engine, policy):
     [
         # NotResource excludes only the data bucket: the repositories are allowed
         (
-            _policy({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}),
+            _policy(
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "NotResource": "arn:aws:s3:::secret/*",
+                }
+            ),
             "arn:aws:s3:::packages.*.amazonaws.com/*, arn:aws:s3:::repo.*.amazonaws.com/*, "
             "arn:aws:s3:::amazonlinux.*.amazonaws.com/* through statement #1",
         ),
@@ -426,7 +462,12 @@ def test_policies_that_keep_the_repositories_out_pass(builder, engine, policy):
         (
             _policy(
                 _allow("s3:*", "arn:aws:s3:::*"),
-                {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::packages.us-east-1.amazonaws.com/*"},
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::packages.us-east-1.amazonaws.com/*",
+                },
             ),
             "allows s3:GetObject on arn:aws:s3:::packages.*.amazonaws.com/*, arn:aws:s3:::repo.*",
         ),
@@ -452,7 +493,9 @@ def test_wildcard_matching():
     assert not s3_policy.wildcard_match("arn:aws:s3:::data/?", "arn:aws:s3:::data/xy")
     assert not s3_policy.wildcard_match("arn:aws:s3:::data[1]", "arn:aws:s3:::data1")  # no char classes
     assert s3_policy.wildcards_intersect("arn:aws:s3:::packages.*", "arn:aws:s3:::*.amazonaws.com/*")
-    assert s3_policy.wildcards_intersect("arn:aws:s3:::repo.us-east-1.amazonaws.com/*", "arn:aws:s3:::repo.*.amazonaws.com/*")
+    assert s3_policy.wildcards_intersect(
+        "arn:aws:s3:::repo.us-east-1.amazonaws.com/*", "arn:aws:s3:::repo.*.amazonaws.com/*"
+    )
     assert not s3_policy.wildcards_intersect("arn:aws:s3:::data/*", "arn:aws:s3:::repo.*.amazonaws.com/*")
     assert not s3_policy.wildcards_intersect("a?c", "abcd")
 
@@ -462,6 +505,9 @@ def test_condition_operators_on_missing_and_present_keys():
     cond = {"StringNotEquals": {"aws:sourcevpce": ("vpce-1",)}}
     assert s3_policy.condition_true(cond, ours) is False
     assert s3_policy.condition_true(cond, {}) is True
-    assert s3_policy.condition_true({"ForAnyValue:StringNotEquals": {"aws:sourcevpce": ("vpce-2",)}}, {}) is False
+    assert (
+        s3_policy.condition_true({"ForAnyValue:StringNotEquals": {"aws:sourcevpce": ("vpce-2",)}}, {})
+        is False
+    )
     assert s3_policy.condition_true({"StringNotLikeIfExists": {"aws:sourcevpce": ("vpce-*",)}}, ours) is False
     assert s3_policy.condition_true({"NumericLessThan": {"aws:sourcevpce": ("1",)}}, ours) is None

@@ -26,7 +26,12 @@ def _group_with_egress_to_s3_prefix_list(builder, vpc_id: str, port: int) -> tup
     builder.ec2.authorize_security_group_egress(
         GroupId=group,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "PrefixListIds": [{"PrefixListId": prefix_list}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": port,
+                "ToPort": port,
+                "PrefixListIds": [{"PrefixListId": prefix_list}],
+            }
         ],
     )
     return group, prefix_list

@@ -28,7 +28,9 @@ def request_parameters(event_name: str, resource: str) -> dict[str, Any]:
         },
         "RevokeSecurityGroupEgress": {
             "groupId": resource,
-            "ipPermissions": {"items": [{"ipProtocol": "-1", "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]},
+            "ipPermissions": {
+                "items": [{"ipProtocol": "-1", "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]
+            },
         },
         "ModifySecurityGroupRules": {
             "ModifySecurityGroupRulesRequest": {
@@ -36,17 +38,33 @@ def request_parameters(event_name: str, resource: str) -> dict[str, Any]:
                 "SecurityGroupRule": {
                     "tag": 1,
                     "SecurityGroupRuleId": "sgr-0123456789abcdef0",
-                    "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "10.0.0.0/8"},
+                    "SecurityGroupRule": {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "CidrIpv4": "10.0.0.0/8",
+                    },
                 },
             }
         },
         "ModifyVpcEndpoint": {
-            "ModifyVpcEndpointRequest": {"VpcEndpointId": resource, "RemoveRouteTableId": {"tag": 1, "content": "rtb-0"}}
+            "ModifyVpcEndpointRequest": {
+                "VpcEndpointId": resource,
+                "RemoveRouteTableId": {"tag": 1, "content": "rtb-0"},
+            }
         },
         "DeleteVpcEndpoints": {"DeleteVpcEndpointsRequest": {"VpcEndpointId": item}},
         "DeleteFlowLogs": {"DeleteFlowLogsRequest": {"FlowLogId": item}},
-        "CreateRoute": {"routeTableId": resource, "destinationCidrBlock": "0.0.0.0/0", "gatewayId": "igw-0abc"},
-        "ReplaceRoute": {"routeTableId": resource, "destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0abc"},
+        "CreateRoute": {
+            "routeTableId": resource,
+            "destinationCidrBlock": "0.0.0.0/0",
+            "gatewayId": "igw-0abc",
+        },
+        "ReplaceRoute": {
+            "routeTableId": resource,
+            "destinationCidrBlock": "0.0.0.0/0",
+            "natGatewayId": "nat-0abc",
+        },
         "DeleteRoute": {"routeTableId": resource, "destinationPrefixListId": "pl-63a5400a"},
         "ReplaceRouteTableAssociation": {"associationId": resource, "routeTableId": "rtb-0fffffffffffffff0"},
         "AssociateRouteTable": {"routeTableId": "rtb-0fffffffffffffff0", "subnetId": resource},
@@ -60,7 +78,10 @@ def request_parameters(event_name: str, resource: str) -> dict[str, Any]:
             "policy": "",
         },
         "DeleteBucketPolicy": {"bucketName": resource, "Host": f"{resource}.s3.amazonaws.com", "policy": ""},
-        "DetachRolePolicy": {"roleName": resource, "policyArn": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"},
+        "DetachRolePolicy": {
+            "roleName": resource,
+            "policyArn": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+        },
         "DeleteRolePolicy": {"roleName": resource, "policyName": "vpc-access"},
         "PutRolePolicy": {"roleName": resource, "policyName": "vpc-access", "policyDocument": "{}"},
         "PutRolePermissionsBoundary": {
@@ -71,12 +92,25 @@ def request_parameters(event_name: str, resource: str) -> dict[str, Any]:
 
 
 SERVICE_OF = {
-    **{name: "ec2" for name in (
-        "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "ModifySecurityGroupRules", "ModifyVpcEndpoint",
-        "DeleteVpcEndpoints", "DeleteFlowLogs", "CreateRoute", "ReplaceRoute", "DeleteRoute",
-        "ReplaceRouteTableAssociation", "AssociateRouteTable", "DisassociateRouteTable", "ModifyVpcAttribute",
-        "DeleteSubnet",
-    )},
+    **{
+        name: "ec2"
+        for name in (
+            "RevokeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress",
+            "ModifySecurityGroupRules",
+            "ModifyVpcEndpoint",
+            "DeleteVpcEndpoints",
+            "DeleteFlowLogs",
+            "CreateRoute",
+            "ReplaceRoute",
+            "DeleteRoute",
+            "ReplaceRouteTableAssociation",
+            "AssociateRouteTable",
+            "DisassociateRouteTable",
+            "ModifyVpcAttribute",
+            "DeleteSubnet",
+        )
+    },
     "PutBucketPolicy": "s3",
     "DeleteBucketPolicy": "s3",
     "DetachRolePolicy": "iam",

@@ -57,7 +57,9 @@ def cases(w) -> list[tuple[list[str], list[str]]]:
     ]
 
 
-def test_affected_by_without_the_index_evaluates_exactly_the_dependents(indexed_world, capsys, aws_args, counted):
+def test_affected_by_without_the_index_evaluates_exactly_the_dependents(
+    indexed_world, capsys, aws_args, counted
+):
     for argv, expected in cases(indexed_world):
         code, names, err = scan(capsys, aws_args, *argv)
         assert (argv, names) == (argv, expected), err
@@ -75,9 +77,9 @@ def test_affected_by_with_the_index_reads_it_once_and_evaluates_the_same_subject
         calls = counted[-1].counter.snapshot()
         assert calls["dynamodb:Query"] == 1
         assert "api.sagemaker:ListModels" not in calls  # no listing: the index names them
-        assert calls.get("api.sagemaker:DescribeModel", 0) == len([n for n in expected if n.startswith("m")]) + (
-            1 if "j1" in expected and "m1" not in expected else 0
-        )
+        assert calls.get("api.sagemaker:DescribeModel", 0) == len(
+            [n for n in expected if n.startswith("m")]
+        ) + (1 if "j1" in expected and "m1" not in expected else 0)
 
 
 def test_affected_by_a_resource_nothing_uses(indexed_world, builder, index_table, capsys, aws_args):

@@ -46,7 +46,11 @@ def test_one_change_to_four_subjects_costs_a_query_four_claims_and_one_send(
     change = parse_change_event(change_event("ModifyVpcEndpoint", w.a.s3_endpoint_id))
     result = planner(clients, stack).handle(change)
     assert result["queued"] == 4 and result["affected"] == sorted(w.subjects("m1", "m2", "j1", "m4"))
-    assert clients.counter.snapshot() == {"dynamodb:Query": 1, "dynamodb:UpdateItem": 4, "sqs:SendMessageBatch": 1}
+    assert clients.counter.snapshot() == {
+        "dynamodb:Query": 1,
+        "dynamodb:UpdateItem": 4,
+        "sqs:SendMessageBatch": 1,
+    }
 
     messages = queued(clients, stack)
     assert sorted(m["body"]["detail"]["name"] for m in messages) == sorted(w.subjects("m1", "m2", "j1", "m4"))
@@ -57,7 +61,9 @@ def test_one_change_to_four_subjects_costs_a_query_four_claims_and_one_send(
     assert detail["change"]["resources"] == [w.a.s3_endpoint_id]
 
 
-def test_later_changes_in_the_window_are_coalesced_even_in_another_invocation(indexed_world, stack, fresh_clients):
+def test_later_changes_in_the_window_are_coalesced_even_in_another_invocation(
+    indexed_world, stack, fresh_clients
+):
     w = indexed_world
     first = planner(fresh_clients(), stack).handle(
         parse_change_event(change_event("RevokeSecurityGroupIngress", w.a.security_group_id))
@@ -72,13 +78,17 @@ def test_later_changes_in_the_window_are_coalesced_even_in_another_invocation(in
     later.handle(parse_change_event(change_event("CreateRoute", w.a.route_table_ids[0])))
     # Ten changes to the group: one lookup, three claims refused; the main table: m4 claimed.
     assert clients.counter.snapshot() == {
-        "dynamodb:Query": 3, "dynamodb:UpdateItem": 4, "sqs:SendMessageBatch": 1
+        "dynamodb:Query": 3,
+        "dynamodb:UpdateItem": 4,
+        "sqs:SendMessageBatch": 1,
     }
     names = sorted(m["body"]["detail"]["name"] for m in queued(clients, stack))
     assert names == sorted(w.subjects("m1", "m2", "j1", "m4"))
 
 
-def test_a_failed_send_is_retried_by_the_same_change_and_not_coalesced_away(indexed_world, stack, fresh_clients):
+def test_a_failed_send_is_retried_by_the_same_change_and_not_coalesced_away(
+    indexed_world, stack, fresh_clients
+):
     """SQS refusing the batch (throttled, an internal error) is played with botocore's
     Stubber and the real SendMessageBatch response shape; the claims are real (moto)."""
     w = indexed_world
@@ -115,7 +125,9 @@ def test_a_warm_instance_coalesces_a_bursts_later_batches_without_a_call(indexed
     clients = fresh_clients()
     next_batch = planner(clients, stack)
     next_batch.pending = pending
-    result = next_batch.handle(parse_change_event(change_event("ModifySecurityGroupRules", w.a.security_group_id)))
+    result = next_batch.handle(
+        parse_change_event(change_event("ModifySecurityGroupRules", w.a.security_group_id))
+    )
     assert (result["queued"], result["coalesced"]) == (0, 3)
     assert clients.counter.snapshot() == {"dynamodb:Query": 1}
 

@@ -19,8 +19,12 @@ from .world import KMS_KEY, association_of, main_association_of
 
 
 def planner(clients, index_table: str, queue_url: str = "unused", window: int = 30) -> DriftPlanner:
-    return DriftPlanner(clients=clients, index=DependencyIndex(clients, index_table), queue_url=queue_url,
-                        window_seconds=window)
+    return DriftPlanner(
+        clients=clients,
+        index=DependencyIndex(clients, index_table),
+        queue_url=queue_url,
+        window_seconds=window,
+    )
 
 
 def test_each_change_event_type_maps_to_the_right_subjects_and_no_others(
@@ -69,7 +73,9 @@ def test_each_change_event_type_maps_to_the_right_subjects_and_no_others(
     assert clients.counter.snapshot() == {"dynamodb:Query": distinct}
 
 
-def test_a_resource_no_subject_uses_costs_one_query_and_nothing_else(indexed_world, builder, stack, fresh_clients):
+def test_a_resource_no_subject_uses_costs_one_query_and_nothing_else(
+    indexed_world, builder, stack, fresh_clients
+):
     unused = builder.security_group(indexed_world.a.vpc_id)
     clients = fresh_clients()
     drift = planner(clients, stack.refs["DependencyIndexTable"], stack.refs["ReevaluationQueue"])
@@ -98,10 +104,16 @@ def test_the_index_holds_each_kind_of_dependency(indexed_world, builder, index_t
     w = indexed_world
     items = _items(fresh_clients(), index_table, w.arns["j1"])
     assert set(items) - {MANIFEST} == {
-        w.a.vpc_id, *w.a.subnet_ids, w.a.security_group_id, *w.a.route_table_ids,
-        association_of(builder, w.a.subnet_ids[0]), association_of(builder, w.a.subnet_ids[1]),
-        w.a.s3_endpoint_id, w.a.flow_log_id,
-        "arn:aws:s3:::input-data", "arn:aws:s3:::output-data",
+        w.a.vpc_id,
+        *w.a.subnet_ids,
+        w.a.security_group_id,
+        *w.a.route_table_ids,
+        association_of(builder, w.a.subnet_ids[0]),
+        association_of(builder, w.a.subnet_ids[1]),
+        w.a.s3_endpoint_id,
+        w.a.flow_log_id,
+        "arn:aws:s3:::input-data",
+        "arn:aws:s3:::output-data",
         f"arn:aws:iam::{ACCOUNT}:role/{w.a.role_arn.rsplit('/', 1)[-1]}",
         KMS_KEY,
     }
@@ -128,7 +140,8 @@ def test_an_unchanged_dependency_set_costs_one_read_and_a_changed_one_one_write(
     clients = fresh_clients()
     Engine(clients, index_sink=DependencyIndex(clients, index_table)).evaluate_model("m2")
     assert {k: n for k, n in clients.counter.snapshot().items() if k.startswith("dynamodb")} == {
-        "dynamodb:GetItem": 1, "dynamodb:BatchWriteItem": 1
+        "dynamodb:GetItem": 1,
+        "dynamodb:BatchWriteItem": 1,
     }
     deps = set(_items(clients, index_table, w.arns["m2"]))
     assert {new_table, new_association} <= deps
@@ -161,7 +174,9 @@ def test_expired_entries_are_not_read_before_ttl_deletes_them(indexed_world, ind
     assert DependencyIndex(clients, index_table).affected(w.a_group_2) == []
 
 
-def test_unprocessed_writes_raise_after_retries_and_reset_the_manifest(indexed_world, index_table, fresh_clients):
+def test_unprocessed_writes_raise_after_retries_and_reset_the_manifest(
+    indexed_world, index_table, fresh_clients
+):
     """moto never leaves items unprocessed; botocore's Stubber plays DynamoDB answering every
     BatchWriteItem with the items unprocessed (the real response shape), then the reset."""
     from botocore.stub import ANY, Stubber
@@ -179,12 +194,24 @@ def test_unprocessed_writes_raise_after_retries_and_reset_the_manifest(indexed_w
         for _ in range(5):
             stub.add_response(
                 "batch_write_item",
-                {"UnprocessedItems": {index_table: [{"DeleteRequest": {"Key": {"subject": {"S": subject.arn},
-                                                                               "dependency": {"S": "x"}}}}]}},
+                {
+                    "UnprocessedItems": {
+                        index_table: [
+                            {
+                                "DeleteRequest": {
+                                    "Key": {"subject": {"S": subject.arn}, "dependency": {"S": "x"}}
+                                }
+                            }
+                        ]
+                    }
+                },
                 {"RequestItems": ANY},
             )
-        stub.add_response("delete_item", {}, {"TableName": index_table, "Key": {
-            "subject": {"S": subject.arn}, "dependency": {"S": MANIFEST}}})
+        stub.add_response(
+            "delete_item",
+            {},
+            {"TableName": index_table, "Key": {"subject": {"S": subject.arn}, "dependency": {"S": MANIFEST}}},
+        )
         with pytest.raises(DependencyIndexError, match="not written after 5 attempts"):
             index.record(subject, snapshot)
         stub.assert_no_pending_responses()
@@ -199,7 +226,9 @@ def test_change_events_parse_both_cloudtrail_shapes_and_refuse_malformed_ones():
     s3 = parse_change_event(change_event("PutBucketPolicy", "input-data"))
     assert s3.resource_keys == ("arn:aws:s3:::input-data",)
 
-    failed = parse_change_event(change_event("DeleteSubnet", "subnet-0abc", error_code="UnauthorizedOperation"))
+    failed = parse_change_event(
+        change_event("DeleteSubnet", "subnet-0abc", error_code="UnauthorizedOperation")
+    )
     assert failed.skip and "UnauthorizedOperation" in failed.skip_reason
 
     no_resource = change_event("RevokeSecurityGroupIngress", "sg-0abc")

@@ -34,11 +34,15 @@ def build_world(builder: Builder) -> World:
     third = builder.subnet(a.vpc_id, "10.0.3.0/24", "c")
     group_2 = builder.security_group(a.vpc_id)
     arns = {
-        "m1": builder.model("m1", subnet_ids=a.subnet_ids, security_group_ids=[a.security_group_id], role_arn=a.role_arn),
+        "m1": builder.model(
+            "m1", subnet_ids=a.subnet_ids, security_group_ids=[a.security_group_id], role_arn=a.role_arn
+        ),
         "m2": builder.model(
             "m2", subnet_ids=a.subnet_ids[:1], security_group_ids=[a.security_group_id], role_arn=a.role_arn
         ),
-        "m3": builder.model("m3", subnet_ids=b.subnet_ids, security_group_ids=[b.security_group_id], role_arn=b.role_arn),
+        "m3": builder.model(
+            "m3", subnet_ids=b.subnet_ids, security_group_ids=[b.security_group_id], role_arn=b.role_arn
+        ),
         "m4": builder.model("m4", subnet_ids=[third], security_group_ids=[group_2], role_arn=b.role_arn),
     }
     arns["j1"] = builder.transform_job("j1", "m1", instance_count=2, kms_key_id=KMS_KEY)
@@ -49,7 +53,9 @@ def association_of(builder: Builder, subnet_id: str) -> str:
     tables = builder.ec2.describe_route_tables(
         Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]
     )["RouteTables"]
-    return next(a["RouteTableAssociationId"] for a in tables[0]["Associations"] if a.get("SubnetId") == subnet_id)
+    return next(
+        a["RouteTableAssociationId"] for a in tables[0]["Associations"] if a.get("SubnetId") == subnet_id
+    )
 
 
 def main_association_of(builder: Builder, vpc_id: str) -> str:

@@ -157,8 +157,12 @@ class Builder:
 
     # --- network -----------------------------------------------------------------------
 
-    def vpc(self, cidr: str = "10.0.0.0/16", *, dns_support: bool = True, tags: dict[str, str] | None = None) -> str:
-        vpc_id = self.ec2.create_vpc(CidrBlock=cidr, TagSpecifications=self._tag_spec("vpc", tags))["Vpc"]["VpcId"]
+    def vpc(
+        self, cidr: str = "10.0.0.0/16", *, dns_support: bool = True, tags: dict[str, str] | None = None
+    ) -> str:
+        vpc_id = self.ec2.create_vpc(CidrBlock=cidr, TagSpecifications=self._tag_spec("vpc", tags))["Vpc"][
+            "VpcId"
+        ]
         if not dns_support:
             self.ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
         return vpc_id
@@ -192,7 +196,9 @@ class Builder:
 
     def nat_route(self, public_subnet_id: str, route_table_id: str) -> str:
         alloc = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
-        nat = self.ec2.create_nat_gateway(SubnetId=public_subnet_id, AllocationId=alloc)["NatGateway"]["NatGatewayId"]
+        nat = self.ec2.create_nat_gateway(SubnetId=public_subnet_id, AllocationId=alloc)["NatGateway"][
+            "NatGatewayId"
+        ]
         self.ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
         return nat
 
@@ -238,8 +244,14 @@ class Builder:
         return self.ec2.create_vpc_endpoint(**kwargs)["VpcEndpoint"]["VpcEndpointId"]
 
     def interface_endpoint(
-        self, vpc_id: str, service: str, subnet_ids: list[str], security_group_ids: list[str] | None = None,
-        *, private_dns: bool = True, policy: dict[str, Any] | None = None,
+        self,
+        vpc_id: str,
+        service: str,
+        subnet_ids: list[str],
+        security_group_ids: list[str] | None = None,
+        *,
+        private_dns: bool = True,
+        policy: dict[str, Any] | None = None,
     ) -> str:
         kwargs: dict[str, Any] = {
             "VpcId": vpc_id,
@@ -322,7 +334,10 @@ class Builder:
             kwargs["PermissionsBoundary"] = self.managed_policy(boundary)
         arn = iam.create_role(**kwargs)["Role"]["Arn"]
         if inline is None and managed is None:
-            inline = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}]}
+            inline = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": "*"}],
+            }
         if inline is not None:
             iam.put_role_policy(RoleName=name, PolicyName="vpc-access", PolicyDocument=json.dumps(inline))
         for doc in managed or []:
@@ -336,7 +351,11 @@ class Builder:
 
     def bucket(self, name: str, policy: dict[str, Any] | None = None) -> str:
         s3 = self.client("s3")
-        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        where = (
+            {}
+            if self.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
         s3.create_bucket(Bucket=name, **where)
         if policy is not None:
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
@@ -393,7 +412,9 @@ class Builder:
 
     # --- a VPC built the way the guidance says ---------------------------------------------
 
-    def compliant_vpc(self, cidr_prefix: str = "10.0", buckets: tuple[str, ...] = ("input-data", "output-data")) -> CompliantVpc:
+    def compliant_vpc(
+        self, cidr_prefix: str = "10.0", buckets: tuple[str, ...] = ("input-data", "output-data")
+    ) -> CompliantVpc:
         """Every check passes for a model in this VPC (network isolation on, two AZs,
         private subnets, restricted S3 gateway endpoint on their route tables, flow logs,
         DNS on, self-referencing group, role with the ENI actions, VPC-only buckets)."""

@@ -28,7 +28,6 @@ TEAM_TAG = "vpcguard:team"
 EXEMPT_TAG = "vpcguard:exempt"
 
 
-
 @dataclass
 class DemoAccount:
     """What was built: names to scan, VPC ids by role, and one line per subject saying
@@ -100,18 +99,27 @@ def _legacy(b: Builder, account: DemoAccount) -> None:
     # A partial self rule: HTTPS only, where distributed jobs need all protocols.
     b.ec2.authorize_security_group_ingress(
         GroupId=sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": sg}]}],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": sg}]}
+        ],
     )
     # Describe only: no ENI create/delete.
     role = b.role(
         "legacy-batch-role",
-        inline={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]},
+        inline={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}],
+        },
     )
     b.bucket("legacy-input")
     b.bucket("legacy-output")
 
     b.model(
-        "fraud-legacy", subnet_ids=[wide, tiny], security_group_ids=[sg], role_arn=role, tags={TEAM_TAG: "risk"},
+        "fraud-legacy",
+        subnet_ids=[wide, tiny],
+        security_group_ids=[sg],
+        role_arn=role,
+        tags={TEAM_TAG: "risk"},
         network_isolation=False,
     )
     account.add_model(
@@ -161,15 +169,25 @@ def _edge(b: Builder, account: DemoAccount) -> None:
     b.flow_log(vpc, delivery_fails=True)
     role = b.role("recsys-role")
 
-    b.model("recsys-edge", subnet_ids=[public, private_a], security_group_ids=[sg], role_arn=role,
-            tags={TEAM_TAG: "discovery"})
+    b.model(
+        "recsys-edge",
+        subnet_ids=[public, private_a],
+        security_group_ids=[sg],
+        role_arn=role,
+        tags={TEAM_TAG: "discovery"},
+    )
     account.add_model(
         "recsys-edge",
         "a public subnet (internet gateway route) not on the S3 endpoint; full-access endpoint policy; "
         "flow log delivery FAILED",
     )
-    b.model("recsys-nat", subnet_ids=[private_a, private_b], security_group_ids=[sg], role_arn=role,
-            tags={TEAM_TAG: "discovery"})
+    b.model(
+        "recsys-nat",
+        subnet_ids=[private_a, private_b],
+        security_group_ids=[sg],
+        role_arn=role,
+        tags={TEAM_TAG: "discovery"},
+    )
     account.add_model("recsys-nat", "private subnets behind a NAT gateway (allowed), both on the S3 endpoint")
     b.transform_job(
         "recsys-nat-weekly",
@@ -196,7 +214,9 @@ def _analytics(b: Builder, account: DemoAccount) -> None:
         PolicyDocument=json.dumps(restricted_s3_policy(["analytics-data", "ml-input-data"])),
     )
     b.compliant_model("forecast-analytics", net, tags={TEAM_TAG: "planning"})
-    account.add_model("forecast-analytics", "a VPC built as the guidance says, except enableDnsSupport is off")
+    account.add_model(
+        "forecast-analytics", "a VPC built as the guidance says, except enableDnsSupport is off"
+    )
     b.transform_job(
         "forecast-weekly",
         "forecast-analytics",

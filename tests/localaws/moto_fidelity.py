@@ -68,7 +68,9 @@ def _assume_role_checks_the_role() -> None:
         if role is None:
             raise denied
         trust = json.loads(role.assume_role_policy_document)
-        if not any(_trusts(statement, caller, self._get_param("ExternalId")) for statement in trust["Statement"]):
+        if not any(
+            _trusts(statement, caller, self._get_param("ExternalId")) for statement in trust["Statement"]
+        ):
             raise denied
         return original(self)
 

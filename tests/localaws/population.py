@@ -35,7 +35,8 @@ def build_population(
     """`models` models round-robin over `vpcs` compliant VPCs (one execution role and two
     buckets per VPC), and `jobs` transform jobs (2 instances each) over the first models."""
     nets = [
-        builder.compliant_vpc(f"10.{i}", buckets=(f"{prefix}-in-{i}", f"{prefix}-out-{i}")) for i in range(vpcs)
+        builder.compliant_vpc(f"10.{i}", buckets=(f"{prefix}-in-{i}", f"{prefix}-out-{i}"))
+        for i in range(vpcs)
     ]
     population = Population(vpcs=nets)
     sagemaker = builder.client("sagemaker")  # created before the threads share it

@@ -41,7 +41,9 @@ class SlackServer:
     def webhook(self, name: str = "default") -> str:
         return f"{self.base_url}/services/T0VPCGUARD/B0{name.upper()}/{name}-secret-token"
 
-    def respond(self, path_or_url: str, status: int, body: str = "", headers: dict[str, str] | None = None) -> None:
+    def respond(
+        self, path_or_url: str, status: int, body: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         path = path_or_url.removeprefix(self.base_url)
         with self.lock:
             self.scripts[path].append((status, body, headers or {}))
@@ -119,7 +121,9 @@ def result(check_id: str, status: str = "FAIL", severity: str = "HIGH", **kw: An
     }
 
 
-def subject(results: list[dict[str, Any]], *, name: str = "scoring-model", kind: str = "model", tags=None) -> dict:
+def subject(
+    results: list[dict[str, Any]], *, name: str = "scoring-model", kind: str = "model", tags=None
+) -> dict:
     """A subject object in the contract's shape (docs/architecture.md)."""
     resource = "transform-job" if kind == "transform_job" else "model"
     return {

@@ -26,11 +26,15 @@ def app():
 ACTOR = "arn:aws:sts::123456789012:assumed-role/network-admin/bob.martin"
 
 
-def test_the_slack_message_names_the_change_and_its_actor(endpoint_url, app, slack, webhook_secret, engine_subject):
+def test_the_slack_message_names_the_change_and_its_actor(
+    endpoint_url, app, slack, webhook_secret, engine_subject
+):
     data, ids = engine_subject
     default = webhook_secret("default", slack.webhook("default"))
     team = webhook_secret("ml", slack.webhook("ml"))
-    app._notifier = make_notifier(endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": team}))
+    app._notifier = make_notifier(
+        endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": team})
+    )
     pipeline = Pipeline(endpoint_url)
     change = {
         "event_id": "3f0c1b2a-7d4e-4c8b-9a61-0e2d5c7f9b13",
@@ -50,14 +54,17 @@ def test_the_slack_message_names_the_change_and_its_actor(endpoint_url, app, sla
     assert "after RevokeSecurityGroupIngress on sg-0a1b2c3d4e5f60718 by " + ACTOR in post.payload["text"]
 
 
-def test_a_message_without_a_change_has_no_change_line(endpoint_url, app, slack, webhook_secret, engine_subject):
+def test_a_message_without_a_change_has_no_change_line(
+    endpoint_url, app, slack, webhook_secret, engine_subject
+):
     data, _ = engine_subject
     app._notifier = make_notifier(
         endpoint_url, Settings(slack_secret_arn=webhook_secret("default", slack.webhook("default")))
     )
     pipeline = Pipeline(endpoint_url)
-    publish_findings(AwsClients(region=REGION, endpoint_url=endpoint_url), pipeline.topic,
-                     SubjectReport.from_dict(data))
+    publish_findings(
+        AwsClients(region=REGION, endpoint_url=endpoint_url), pipeline.topic, SubjectReport.from_dict(data)
+    )
     assert pipeline.run(app)["batchItemFailures"] == []
     [post] = slack.posts()
     assert "Changed:" not in json.dumps(post.payload)

@@ -62,15 +62,21 @@ class Pipeline:
             QueueName="vpcguard-notify",
             Attributes={
                 "VisibilityTimeout": "30",
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}
+                ),
             },
         )["QueueUrl"]
         self.queue_arn = self._arn(self.queue_url)
         attributes = {"RawMessageDelivery": "true"} if raw else {}
-        self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=self.queue_arn, Attributes=attributes)
+        self.sns.subscribe(
+            TopicArn=self.topic, Protocol="sqs", Endpoint=self.queue_arn, Attributes=attributes
+        )
 
     def _arn(self, url: str) -> str:
-        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     def publish(self, data: dict) -> None:
         """As the inspect function publishes: the subject object, with filter attributes."""
@@ -80,7 +86,10 @@ class Pipeline:
             Message=json.dumps(data),
             MessageAttributes={
                 "severity": {"DataType": "String", "StringValue": fails[0]["severity"] if fails else "NONE"},
-                "check_ids": {"DataType": "String.Array", "StringValue": json.dumps([r["check_id"] for r in fails])},
+                "check_ids": {
+                    "DataType": "String.Array",
+                    "StringValue": json.dumps([r["check_id"] for r in fails]),
+                },
                 "account": {"DataType": "String", "StringValue": data["account"]},
                 "region": {"DataType": "String", "StringValue": data["region"]},
             },
@@ -117,7 +126,9 @@ class Pipeline:
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for message_id, handle in handles.items():
             if message_id in failed:
-                self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handle)
         return {**response, "records": len(handles)}
@@ -153,7 +164,12 @@ def make_notifier(endpoint_url: str, settings: Settings, *, clock=None) -> Notif
     clients = AwsClients(region=REGION, endpoint_url=endpoint_url)
     deduper = None
     if settings.state_table:
-        deduper = Deduper(clients.client("dynamodb"), settings.state_table, settings.dedup_seconds, clock=clock or FakeClock())
+        deduper = Deduper(
+            clients.client("dynamodb"),
+            settings.state_table,
+            settings.dedup_seconds,
+            clock=clock or FakeClock(),
+        )
     sender = SlackSender(backoff_seconds=0.01, retry_after_cap=0.05, attempts=3)
     return Notifier(settings, clients, sender=sender, deduper=deduper)
 
@@ -165,11 +181,15 @@ def headers(posts) -> list[str]:
 # --- the handler ------------------------------------------------------------------------
 
 
-def test_engine_subject_through_sns_and_sqs_reaches_the_team_channel(endpoint_url, app, slack, webhook_secret, engine_subject):
+def test_engine_subject_through_sns_and_sqs_reaches_the_team_channel(
+    endpoint_url, app, slack, webhook_secret, engine_subject
+):
     data, ids = engine_subject
     team = webhook_secret("ml", slack.webhook("ml"))
     default = webhook_secret("default", slack.webhook("default"))
-    app._notifier = make_notifier(endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": team}))
+    app._notifier = make_notifier(
+        endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": team})
+    )
     pipeline = Pipeline(endpoint_url)
     pipeline.publish(data)
 
@@ -183,7 +203,9 @@ def test_engine_subject_through_sns_and_sqs_reaches_the_team_channel(endpoint_ur
 
 def test_raw_delivery_and_the_default_channel(endpoint_url, app, slack, webhook_secret):
     default = webhook_secret("default", slack.webhook("default"))
-    app._notifier = make_notifier(endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": "arn:unused"}))
+    app._notifier = make_notifier(
+        endpoint_url, Settings(slack_secret_arn=default, slack_team_secrets={"ml": "arn:unused"})
+    )
     pipeline = Pipeline(endpoint_url, raw=True)
     pipeline.publish(subject([result("subnets_private", severity="MEDIUM")], name="untagged-model"))
     assert pipeline.run(app)["batchItemFailures"] == []
@@ -201,11 +223,15 @@ def test_429_then_500_then_success_within_one_invocation(endpoint_url, app, slac
     assert len(slack.posts(url)) == 3
 
 
-def test_permanent_failure_fails_only_that_record_and_ends_in_the_dlq(endpoint_url, app, slack, webhook_secret, capsys):
+def test_permanent_failure_fails_only_that_record_and_ends_in_the_dlq(
+    endpoint_url, app, slack, webhook_secret, capsys
+):
     good, broken = slack.webhook("ml"), slack.webhook("risk")
     for _ in range(10):
         slack.respond(broken, 404, "no_service")  # the risk team's webhook was revoked
-    settings = Settings(slack_team_secrets={"ml": webhook_secret("ml", good), "risk": webhook_secret("risk", broken)})
+    settings = Settings(
+        slack_team_secrets={"ml": webhook_secret("ml", good), "risk": webhook_secret("risk", broken)}
+    )
     app._notifier = make_notifier(endpoint_url, settings)
     pipeline = Pipeline(endpoint_url, max_receive=2)
     pipeline.publish(subject([result("sg_self_ingress")], name="ml-model", tags={"vpcguard:team": "ml"}))
@@ -248,8 +274,12 @@ def test_security_hub_and_chatbot_from_the_handler(endpoint_url, app, slack):
     boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).enable_security_hub()
     chatbot_topic = sns.create_topic(Name="vpcguard-chatbot")["TopicArn"]
     probe = sqs.create_queue(QueueName="chatbot-probe")["QueueUrl"]
-    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"})
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=chatbot_topic, Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"}
+    )
     app._notifier = make_notifier(endpoint_url, Settings(chatbot_topic_arn=chatbot_topic, security_hub=True))
 
     pipeline = Pipeline(endpoint_url)
@@ -258,7 +288,9 @@ def test_security_hub_and_chatbot_from_the_handler(endpoint_url, app, slack):
 
     [note] = sqs.receive_message(QueueUrl=probe, WaitTimeSeconds=1)["Messages"]
     assert json.loads(note["Body"])["source"] == "custom"
-    findings = boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).get_findings()["Findings"]
+    findings = boto3.client("securityhub", region_name=REGION, endpoint_url=endpoint_url).get_findings()[
+        "Findings"
+    ]
     assert [f["GeneratorId"] for f in findings] == ["vpcguard/sg_self_ingress"]
     assert not slack.received  # no Slack secret configured: Slack is off
 
@@ -266,10 +298,14 @@ def test_security_hub_and_chatbot_from_the_handler(endpoint_url, app, slack):
 # --- noise control ----------------------------------------------------------------------
 
 
-def test_repeats_within_the_window_are_held_and_shown_as_a_digest(endpoint_url, slack, webhook_secret, state_table):
+def test_repeats_within_the_window_are_held_and_shown_as_a_digest(
+    endpoint_url, slack, webhook_secret, state_table
+):
     url = slack.webhook("default")
     clock = FakeClock()
-    settings = Settings(slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=3600)
+    settings = Settings(
+        slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=3600
+    )
     notifier = make_notifier(endpoint_url, settings, clock=clock)
     two = [result("sg_self_ingress"), result("subnet_ip_capacity", severity="MEDIUM")]
 
@@ -289,7 +325,10 @@ def test_repeats_within_the_window_are_held_and_shown_as_a_digest(endpoint_url, 
     assert "`sg_self_ingress`)" not in body  # held back, not repeated ...
     digest = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"]
     # ... and counted: once held at +600s, once more in this very evaluation.
-    assert "Suppressed since last message: 4 repeats (2 × `sg_self_ingress` FAIL, 2 × `subnet_ip_capacity` FAIL)" in digest
+    assert (
+        "Suppressed since last message: 4 repeats (2 × `sg_self_ingress` FAIL, 2 × `subnet_ip_capacity` FAIL)"
+        in digest
+    )
 
     clock.now += 3601  # the window has passed: notified again, digest starts over
     fourth = notifier.notify(SubjectReport.from_dict(subject(two)))
@@ -309,10 +348,14 @@ def test_a_status_change_is_news(endpoint_url, slack, webhook_secret, state_tabl
     assert other.notified == ["sg_self_ingress FAIL"]
 
 
-def test_a_failed_delivery_gives_back_the_claims_and_the_digest(endpoint_url, slack, webhook_secret, state_table):
+def test_a_failed_delivery_gives_back_the_claims_and_the_digest(
+    endpoint_url, slack, webhook_secret, state_table
+):
     url = slack.webhook("default")
     clock = FakeClock()
-    settings = Settings(slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=3600)
+    settings = Settings(
+        slack_secret_arn=webhook_secret("default", url), state_table=state_table, dedup_seconds=3600
+    )
     notifier = make_notifier(endpoint_url, settings, clock=clock)
     base = [result("sg_self_ingress")]
     notifier.notify(SubjectReport.from_dict(subject(base)))
@@ -325,17 +368,27 @@ def test_a_failed_delivery_gives_back_the_claims_and_the_digest(endpoint_url, sl
     # SQS redelivers the record: the new result is still news, the digest still there.
     retry = notifier.notify(report)
     assert retry.notified == ["vpc_dns_support FAIL"]
-    digest = [b["elements"][0]["text"] for b in slack.posts(url)[-1].payload["blocks"] if b["type"] == "context"]
+    digest = [
+        b["elements"][0]["text"] for b in slack.posts(url)[-1].payload["blocks"] if b["type"] == "context"
+    ]
     assert "Suppressed since last message: 2 repeats (2 × `sg_self_ingress` FAIL)" in digest
 
 
 def test_dedup_items_carry_the_ttl_attribute(endpoint_url, slack, webhook_secret, state_table):
     clock = FakeClock()
-    settings = Settings(slack_secret_arn=webhook_secret("default", slack.webhook()), state_table=state_table, dedup_seconds=7200)
-    make_notifier(endpoint_url, settings, clock=clock).notify(SubjectReport.from_dict(subject([result("sg_self_ingress")])))
+    settings = Settings(
+        slack_secret_arn=webhook_secret("default", slack.webhook()),
+        state_table=state_table,
+        dedup_seconds=7200,
+    )
+    make_notifier(endpoint_url, settings, clock=clock).notify(
+        SubjectReport.from_dict(subject([result("sg_self_ingress")]))
+    )
     ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
     [item] = ddb.scan(TableName=state_table)["Items"]
-    assert item["id"]["S"].startswith("notify#arn:aws:sagemaker:") and item["id"]["S"].endswith("#sg_self_ingress#FAIL")
+    assert item["id"]["S"].startswith("notify#arn:aws:sagemaker:") and item["id"]["S"].endswith(
+        "#sg_self_ingress#FAIL"
+    )
     assert int(item["expiration"]["N"]) == int(clock.now) + 7200
     ttl = ddb.describe_time_to_live(TableName=state_table)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expiration"

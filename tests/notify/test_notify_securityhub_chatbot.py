@@ -22,8 +22,18 @@ from vpcguard.notify.securityhub import SecurityHubPublisher, finding_id
 from vpcguard.results import SubjectReport
 
 REQUIRED = (
-    "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types",
-    "CreatedAt", "UpdatedAt", "Severity", "Title", "Description", "Resources",
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "Types",
+    "CreatedAt",
+    "UpdatedAt",
+    "Severity",
+    "Title",
+    "Description",
+    "Resources",
 )
 ISO8601 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -41,7 +51,11 @@ def securityhub(endpoint_url):
         sent = json.loads(params["body"])
         processed = [{"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in sent["FindingIdentifiers"]]
         http = AWSResponse(url=params["url"], status_code=200, headers={}, raw=None)
-        return http, {"ProcessedFindings": processed, "UnprocessedFindings": [], "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return http, {
+            "ProcessedFindings": processed,
+            "UnprocessedFindings": [],
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
 
     for operation in calls:
         client.meta.events.register(f"before-parameter-build.securityhub.{operation}", record)
@@ -63,7 +77,9 @@ def assert_complete_asff(finding: dict, subject_arn: str) -> None:
     assert finding["SchemaVersion"] == "2018-10-08"
     assert finding["ProductArn"] == f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
     assert finding["AwsAccountId"] == ACCOUNT
-    assert all(t.count("/") <= 2 and t.startswith("Software and Configuration Checks") for t in finding["Types"])
+    assert all(
+        t.count("/") <= 2 and t.startswith("Software and Configuration Checks") for t in finding["Types"]
+    )
     assert ISO8601.match(finding["CreatedAt"]) and ISO8601.match(finding["UpdatedAt"])
     assert finding["Severity"]["Label"] in {"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
     assert len(finding["Title"]) <= 256 and len(finding["Description"]) <= 1024
@@ -88,7 +104,10 @@ def test_engine_findings_are_accepted_with_every_required_field(engine_subject, 
         assert finding["GeneratorId"] == f"vpcguard/{check_id}"
         assert finding["Severity"]["Label"] == res["severity"]
         assert finding["Workflow"]["Status"] == "NEW" and finding["Compliance"]["Status"] == "FAILED"
-        assert {"Type": "AwsEc2Vpc", "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{ids['vpc']}"}.items() <= finding["Resources"][1].items()
+        assert {
+            "Type": "AwsEc2Vpc",
+            "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{ids['vpc']}",
+        }.items() <= finding["Resources"][1].items()
     assert ids["subnet"] in stored[finding_id(report, "subnet_ip_capacity")]["Description"]
 
 
@@ -100,21 +119,38 @@ def test_imports_are_chunked_at_100(securityhub):
 
 
 def test_a_later_pass_or_fixed_resolves_the_finding_and_keeps_its_id_and_created_at(securityhub):
-    first = SubjectReport.from_dict(subject([
-        result("sg_self_ingress"), result("flow_logs_enabled", severity="MEDIUM"), result("subnets_multi_az", severity="LOW"),
-    ]))
+    first = SubjectReport.from_dict(
+        subject(
+            [
+                result("sg_self_ingress"),
+                result("flow_logs_enabled", severity="MEDIUM"),
+                result("subnets_multi_az", severity="LOW"),
+            ]
+        )
+    )
     publisher = SecurityHubPublisher(securityhub)
     publisher.publish(first)
     before = all_findings(securityhub)
     sg_id = finding_id(first, "sg_self_ingress")
     flow_id = finding_id(first, "flow_logs_enabled")
 
-    later = SubjectReport.from_dict(subject([
-        result("sg_self_ingress", "PASS", detail="sg-1 allows all traffic from itself"),
-        result("flow_logs_enabled", "FIXED", "MEDIUM", remediation={"action": "CreateFlowLogs", "description": "flow log created"}),
-        result("subnets_multi_az", "FAIL", "LOW"),
-        result("network_isolation", "PASS", "INFORMATIONAL"),  # never reported: stays out of Security Hub
-    ]))
+    later = SubjectReport.from_dict(
+        subject(
+            [
+                result("sg_self_ingress", "PASS", detail="sg-1 allows all traffic from itself"),
+                result(
+                    "flow_logs_enabled",
+                    "FIXED",
+                    "MEDIUM",
+                    remediation={"action": "CreateFlowLogs", "description": "flow log created"},
+                ),
+                result("subnets_multi_az", "FAIL", "LOW"),
+                result(
+                    "network_isolation", "PASS", "INFORMATIONAL"
+                ),  # never reported: stays out of Security Hub
+            ]
+        )
+    )
     summary = publisher.publish(later)
 
     after = all_findings(securityhub)
@@ -128,7 +164,9 @@ def test_a_later_pass_or_fixed_resolves_the_finding_and_keeps_its_id_and_created
     [update] = securityhub.calls["BatchUpdateFindings"]
     assert update["Workflow"] == {"Status": "RESOLVED"}
     assert sorted(i["Id"] for i in update["FindingIdentifiers"]) == sorted([sg_id, flow_id])
-    assert {i["ProductArn"] for i in update["FindingIdentifiers"]} == {f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"}
+    assert {i["ProductArn"] for i in update["FindingIdentifiers"]} == {
+        f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+    }
     assert sorted(summary.resolved) == sorted([sg_id, flow_id])
 
 
@@ -177,8 +215,12 @@ def test_chatbot_message_is_published_to_the_topic(endpoint_url):
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
     topic = sns.create_topic(Name="vpcguard-chatbot")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="chatbot-probe")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
 
     report = SubjectReport.from_dict(subject([result("sg_self_ingress")]))
     publish_chatbot(sns, topic, report)

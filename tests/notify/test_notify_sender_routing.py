@@ -73,7 +73,9 @@ def test_persistent_500_raises_after_bounded_attempts(slack):
     assert "team ml" in str(err.value) and "HTTP 500" in str(err.value)
 
 
-@pytest.mark.parametrize("status,body", [(404, "no_service"), (403, "invalid_token"), (400, "invalid_blocks")])
+@pytest.mark.parametrize(
+    "status,body", [(404, "no_service"), (403, "invalid_token"), (400, "invalid_blocks")]
+)
 def test_other_4xx_is_permanent_and_not_retried(slack, status, body):
     url = slack.webhook()
     slack.respond(url, status, body)
@@ -110,7 +112,9 @@ def report(tags: dict[str, str] | None = None) -> SubjectReport:
 
 
 def test_team_tag_picks_the_team_secret():
-    settings = Settings(slack_secret_arn="arn:default", slack_team_secrets={"ml": "arn:ml", "risk": "arn:risk"})
+    settings = Settings(
+        slack_secret_arn="arn:default", slack_team_secrets={"ml": "arn:ml", "risk": "arn:risk"}
+    )
     assert route_for(report({"vpcguard:team": "ml"}), settings) == Route("arn:ml", "ml")
     assert route_for(report({"vpcguard:team": "risk"}), settings) == Route("arn:risk", "risk")
 
@@ -138,7 +142,9 @@ def test_webhook_url_comes_from_secrets_manager_and_is_cached(endpoint_url, webh
     assert len(calls) == 1  # the second read came from Powertools' cache
 
 
-def test_missing_or_malformed_secret_says_which_secret_not_its_value(endpoint_url, webhook_secret, secretsmanager):
+def test_missing_or_malformed_secret_says_which_secret_not_its_value(
+    endpoint_url, webhook_secret, secretsmanager
+):
     client = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint_url)
     secrets = WebhookSecrets(boto3_client=client)
     missing = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:vpcguard/slack/nope-AbCdEf"

@@ -83,14 +83,21 @@ def test_message_from_the_engine_names_the_job_its_problems_and_links_the_consol
 
 def test_forty_failing_results_stay_inside_slack_limits_and_say_how_many_more():
     long_detail = "subnet-0abc has 3 free IPs; 80 are needed. " * 60  # ~2,600 characters each
-    results = [result(f"check_{i:02d}", detail=long_detail, resource_ids=[f"sg-{i:017d}" for i in range(40)]) for i in range(40)]
+    results = [
+        result(f"check_{i:02d}", detail=long_detail, resource_ids=[f"sg-{i:017d}" for i in range(40)])
+        for i in range(40)
+    ]
     payload = build_message(subject(results, name="m" * 200))
     assert_valid_block_kit(payload)
-    assert len(payload["blocks"][0]["text"]["text"]) == MAX_HEADER_TEXT  # a 200-char name is cut, not rejected
+    assert (
+        len(payload["blocks"][0]["text"]["text"]) == MAX_HEADER_TEXT
+    )  # a 200-char name is cut, not rejected
 
     shown = [t for t in section_texts(payload) if t.startswith("*HIGH* · ")]
     assert 0 < len(shown) < 40
-    [more] = [b for b in payload["blocks"] if b["type"] == "context" and "more failing" in b["elements"][0]["text"]]
+    [more] = [
+        b for b in payload["blocks"] if b["type"] == "context" and "more failing" in b["elements"][0]["text"]
+    ]
     hidden = 40 - len(shown)
     assert f"…and {hidden} more failing checks" in more["elements"][0]["text"]
     assert f"`check_{39:02d}`" in more["elements"][0]["text"]
@@ -108,19 +115,43 @@ def test_forty_short_failures_each_get_a_section():
 
 def test_fixed_would_fix_and_error_are_listed_as_such():
     results = [
-        result("sg_self_ingress", "FIXED", fixable=True, detail="no self rule -> fixed",
-               remediation={"action": "AuthorizeSecurityGroupIngress", "resource_id": "sg-1",
-                            "description": "allow all traffic from sg-1 to itself"}),
-        result("flow_logs_enabled", "WOULD_FIX", "MEDIUM", fixable=True,
-               remediation={"action": "CreateFlowLogs", "resource_id": "vpc-1",
-                            "description": "create a flow log for vpc-1 (ALL traffic)"}),
-        result("execution_role_vpc_permissions", "ERROR", detail="could not be evaluated: AccessDenied on iam:GetRole"),
+        result(
+            "sg_self_ingress",
+            "FIXED",
+            fixable=True,
+            detail="no self rule -> fixed",
+            remediation={
+                "action": "AuthorizeSecurityGroupIngress",
+                "resource_id": "sg-1",
+                "description": "allow all traffic from sg-1 to itself",
+            },
+        ),
+        result(
+            "flow_logs_enabled",
+            "WOULD_FIX",
+            "MEDIUM",
+            fixable=True,
+            remediation={
+                "action": "CreateFlowLogs",
+                "resource_id": "vpc-1",
+                "description": "create a flow log for vpc-1 (ALL traffic)",
+            },
+        ),
+        result(
+            "execution_role_vpc_permissions",
+            "ERROR",
+            detail="could not be evaluated: AccessDenied on iam:GetRole",
+        ),
     ]
     payload = build_message(subject(results))
     assert_valid_block_kit(payload)
     texts = section_texts(payload)
-    assert any(t.startswith("*Auto-fixed* (1)") and "allow all traffic from sg-1 to itself" in t for t in texts)
-    assert any(t.startswith("*Would fix (dry run)* (1)") and "create a flow log for vpc-1" in t for t in texts)
+    assert any(
+        t.startswith("*Auto-fixed* (1)") and "allow all traffic from sg-1 to itself" in t for t in texts
+    )
+    assert any(
+        t.startswith("*Would fix (dry run)* (1)") and "create a flow log for vpc-1" in t for t in texts
+    )
     assert any(t.startswith("*Could not check* (1)") and "AccessDenied on iam:GetRole" in t for t in texts)
     # The headline says what was fixed, what would be, and that something could not be checked.
     assert payload["blocks"][0]["text"]["text"] == (
@@ -139,9 +170,15 @@ def test_a_long_list_of_auto_fixes_ends_with_and_n_more():
 
 def test_suggestion_and_special_characters_are_escaped_for_mrkdwn():
     policy = {"Statement": [{"Effect": "Deny", "Resource": "arn:aws:s3:::packages.*.amazonaws.com/*"}]}
-    results = [result("s3_endpoint_denies_package_repos", "FAIL", "LOW",
-                      detail="policy allows <everything> & more -> bad",
-                      remediation={"action": "none", "suggestion": policy})]
+    results = [
+        result(
+            "s3_endpoint_denies_package_repos",
+            "FAIL",
+            "LOW",
+            detail="policy allows <everything> & more -> bad",
+            remediation={"action": "none", "suggestion": policy},
+        )
+    ]
     payload = build_message(subject(results))
     assert_valid_block_kit(payload)
     [text] = [t for t in section_texts(payload) if "package_repos" in t]
@@ -150,12 +187,20 @@ def test_suggestion_and_special_characters_are_escaped_for_mrkdwn():
 
 
 def test_digest_of_suppressed_repeats_is_a_context_block():
-    payload = build_message(subject([result("sg_self_ingress")]),
-                            [Suppressed("subnet_ip_capacity", "FAIL", 3), Suppressed("flow_logs_enabled", "FIXED", 1)])
+    payload = build_message(
+        subject([result("sg_self_ingress")]),
+        [Suppressed("subnet_ip_capacity", "FAIL", 3), Suppressed("flow_logs_enabled", "FIXED", 1)],
+    )
     assert_valid_block_kit(payload)
-    [digest] = [b["elements"][0]["text"] for b in payload["blocks"] if b["type"] == "context"
-                and b["elements"][0]["text"].startswith("Suppressed since last message")]
-    assert digest == "Suppressed since last message: 4 repeats (3 × `subnet_ip_capacity` FAIL, 1 × `flow_logs_enabled` FIXED)"
+    [digest] = [
+        b["elements"][0]["text"]
+        for b in payload["blocks"]
+        if b["type"] == "context" and b["elements"][0]["text"].startswith("Suppressed since last message")
+    ]
+    assert (
+        digest
+        == "Suppressed since last message: 4 repeats (3 × `subnet_ip_capacity` FAIL, 1 × `flow_logs_enabled` FIXED)"
+    )
 
 
 def test_render_text_is_the_same_message_for_a_terminal(engine_subject):
@@ -163,7 +208,10 @@ def test_render_text_is_the_same_message_for_a_terminal(engine_subject):
     text = render_text(data)
     lines = text.splitlines()
     assert lines[0] == "HIGH: transform job churn-nightly"
-    assert "Transform job churn-nightly (https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/transform-jobs/churn-nightly)" in text
+    assert (
+        "Transform job churn-nightly (https://us-east-1.console.aws.amazon.com/sagemaker/home?region=us-east-1#/transform-jobs/churn-nightly)"
+        in text
+    )
     assert "Account: 123456789012" in text and "Team: ml" in text
     assert "Subnets have 2 free IP addresses per instance (`subnet_ip_capacity`)" in text
     assert f"Evidence: {ids['subnet']} has" in text

@@ -81,7 +81,7 @@ class Resolver:
         if not isinstance(value, Mapping):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             handler: Callable[[Any], Any] | None = getattr(self, "_" + key.replace("Fn::", "fn_"), None)
             if handler is not None:
                 return handler(arg)

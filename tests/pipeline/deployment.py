@@ -83,7 +83,9 @@ class LocalDeployment:
     def function_environment(self, logical_id: str = INSPECT_FUNCTION) -> dict[str, str]:
         """The function's environment as Lambda would set it: Globals, then the function's
         own variables, with every intrinsic resolved to the local resources."""
-        glob = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        glob = (
+            self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
         own = self.template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
         return {name: str(self.resolve(value)) for name, value in {**glob, **own}.items()}
 
@@ -102,7 +104,9 @@ class LocalDeployment:
         # Functions are not deployed, but roles (the sweep schedule's) name their ARNs.
         for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
             self.refs[logical_id] = f"{STACK}-{logical_id}"
-            self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{logical_id}"
+            self.attributes[(logical_id, "Arn")] = (
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{logical_id}"
+            )
         self._queues()
         self._topics()
         self._tables()
@@ -176,7 +180,9 @@ class LocalDeployment:
         iam = self.client("iam")
         roles = self.resources("AWS::IAM::Role")
         # A role whose policy names another role's ARN waits for it (as CloudFormation orders them).
-        order = sorted(roles, key=lambda lid: "GetAtt" in json.dumps(roles[lid]["Properties"].get("Policies", [])))
+        order = sorted(
+            roles, key=lambda lid: "GetAtt" in json.dumps(roles[lid]["Properties"].get("Policies", []))
+        )
         for logical_id in order:
             props = self.resolve(roles[logical_id]["Properties"])
             name = props.get("RoleName") or f"{STACK}-{logical_id}"
@@ -185,7 +191,9 @@ class LocalDeployment:
             )["Role"]["Arn"]
             for policy in props.get("Policies", []):
                 iam.put_role_policy(
-                    RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+                    RoleName=name,
+                    PolicyName=policy["PolicyName"],
+                    PolicyDocument=json.dumps(policy["PolicyDocument"]),
                 )
             self.refs[logical_id] = name
             self.attributes[(logical_id, "Arn")] = arn
@@ -206,7 +214,10 @@ class LocalDeployment:
             name = f"{STACK}-{logical_id}"
             bus = {"EventBusName": props["EventBusName"]} if "EventBusName" in props else {}
             arn = events.put_rule(
-                Name=name, EventPattern=json.dumps(props["EventPattern"]), Description=props.get("Description", ""), **bus
+                Name=name,
+                EventPattern=json.dumps(props["EventPattern"]),
+                Description=props.get("Description", ""),
+                **bus,
             )["RuleArn"]
             events.put_targets(Rule=name, Targets=props["Targets"], **bus)
             self.refs[logical_id] = name
@@ -214,7 +225,9 @@ class LocalDeployment:
 
     def _findings_subscriber(self) -> None:
         url = self.client("sqs").create_queue(QueueName="findings-subscriber")["QueueUrl"]
-        self.client("sns").subscribe(TopicArn=self.findings_topic_arn, Protocol="sqs", Endpoint=self.queue_arn(url))
+        self.client("sns").subscribe(
+            TopicArn=self.findings_topic_arn, Protocol="sqs", Endpoint=self.queue_arn(url)
+        )
         self.findings_queue_url = url
 
 

@@ -34,7 +34,11 @@ class DriftPipeline:
             stack.function_environment(DRIFT_FUNCTION), stack.endpoint_url, f"vpcguard-{DRIFT_FUNCTION}"
         )
         self.drift_poller = QueuePoller(
-            self.sqs, self.drift_queue_url, stack.queue_arn(self.drift_queue_url), drift_function, self.environment
+            self.sqs,
+            self.drift_queue_url,
+            stack.queue_arn(self.drift_queue_url),
+            drift_function,
+            self.environment,
         )
         self.reevaluation_poller = QueuePoller(
             self.sqs,

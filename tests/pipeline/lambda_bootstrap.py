@@ -81,7 +81,7 @@ def main(spec_path: str) -> None:
             spec["function_name"], spec["memory_mb"], spec["timeout_seconds"], spec["region"], spec["account"]
         )
         result["response"] = getattr(module, function_name)(spec["event"], context)
-        result["clients_in_invocation"] = clients[len(result["clients_at_init"]):]
+        result["clients_in_invocation"] = clients[len(result["clients_at_init"]) :]
     except Exception as exc:  # reported like the runtime's errorType / errorMessage
         result["error"] = {
             "errorType": type(exc).__name__,

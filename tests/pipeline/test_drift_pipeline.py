@@ -61,7 +61,9 @@ def test_a_revoked_self_rule_is_restored_audited_and_the_message_names_the_actor
     [record] = [a for a in audit if a["check_id"]["S"] == "sg_self_ingress"]
     assert record["resource_id"]["S"] == group and record["outcome"]["S"] == "applied"
     trigger = record["trigger"]["S"]
-    assert "RevokeSecurityGroupIngress" in trigger and ACTOR in trigger and event["detail"]["eventID"] in trigger
+    assert (
+        "RevokeSecurityGroupIngress" in trigger and ACTOR in trigger and event["detail"]["eventID"] in trigger
+    )
     assert drift.pipeline.dead_letters() == [] and drift.drift_dead_letters() == []
 
 
@@ -99,7 +101,12 @@ def test_a_malformed_change_event_is_logged_and_ends_in_the_dead_letter_queue(dr
     drift.sqs.send_message(QueueUrl=drift.drift_queue_url, MessageBody=json.dumps(nameless))
     invocations = drift.run_drift(expect_errors=True)
     assert all(i.error is None for i in invocations)
-    reasons = [line["reason"] for i in invocations for line in i.log_lines() if line.get("message") == "malformed change event"]
+    reasons = [
+        line["reason"]
+        for i in invocations
+        for line in i.log_lines()
+        if line.get("message") == "malformed change event"
+    ]
     assert any("not JSON" in r for r in reasons) and any("names no groupId" in r for r in reasons)
     assert sorted(drift.drift_dead_letters()) == sorted(["{not json", json.dumps(nameless)])
     assert drift.queued_reevaluations() == 0
@@ -123,9 +130,14 @@ def test_an_unreachable_index_fails_the_record_which_is_retried_then_parked(drif
 
 def test_the_template_rules_route_every_change_event_and_nothing_else(drift):
     for name in CHANGE_EVENTS:
-        drift.put_change(change_event(name, {"ec2": "sg-0abc", "s3": "input-data", "iam": "role-x"}[
-            {"aws.ec2": "ec2", "aws.s3": "s3", "aws.iam": "iam"}[change_event(name, "x")["source"]]
-        ]))
+        drift.put_change(
+            change_event(
+                name,
+                {"ec2": "sg-0abc", "s3": "input-data", "iam": "role-x"}[
+                    {"aws.ec2": "ec2", "aws.s3": "s3", "aws.iam": "iam"}[change_event(name, "x")["source"]]
+                ],
+            )
+        )
     drift.put_change(change_event("DeleteSubnet", "subnet-0abc", error_code="UnauthorizedOperation"))
     drift.pipeline.put_event(sample_event("create_model", model="m"))
     bodies = []
@@ -159,6 +171,10 @@ def test_a_subject_deleted_since_it_was_indexed_is_dropped_from_the_index_withou
     assert evaluated_subjects(invocations) == [kept]  # "gone" was looked up, then dropped
     assert [s.arn for s in index.affected(net.vpc_id)] == [kept]
     assert all(f.body["name"] != "gone" for f in drift.pipeline.findings())
-    skipped = [line["result"] for i in invocations for line in i.log_lines()
-               if line.get("message") == "subject evaluated" and "skipped" in line["result"]]
+    skipped = [
+        line["result"]
+        for i in invocations
+        for line in i.log_lines()
+        if line.get("message") == "subject evaluated" and "skipped" in line["result"]
+    ]
     assert [(r["subject"], r["skipped"]) for r in skipped] == [(gone, "the subject no longer exists")]

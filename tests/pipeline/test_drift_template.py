@@ -38,12 +38,18 @@ def test_the_sweep_schedule_runs_the_backfill_daily_by_default_with_its_period_a
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement == {
-        "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["BackfillFunction", "Arn"]}
+        "Effect": "Allow",
+        "Action": "lambda:InvokeFunction",
+        "Resource": {"Fn::GetAtt": ["BackfillFunction", "Arn"]},
     }
 
 
 def test_the_drift_rules_cover_every_change_event_of_the_architecture_and_only_successful_calls():
-    rules = {k: r["Properties"] for k, r in RESOURCES.items() if k.startswith("Drift") and r["Type"] == "AWS::Events::Rule"}
+    rules = {
+        k: r["Properties"]
+        for k, r in RESOURCES.items()
+        if k.startswith("Drift") and r["Type"] == "AWS::Events::Rule"
+    }
     assert set(rules) == {"DriftEc2ChangesRule", "DriftS3ChangesRule", "DriftIamChangesRule"}
     routed = {}
     for props in rules.values():
@@ -61,7 +67,8 @@ def test_the_drift_rules_cover_every_change_event_of_the_architecture_and_only_s
     assert "us-east-1" in rules["DriftIamChangesRule"]["Description"]
     [statement] = RESOURCES["DriftQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
-        {"Fn::GetAtt": [name, "Arn"]} for name in ("DriftEc2ChangesRule", "DriftS3ChangesRule", "DriftIamChangesRule")
+        {"Fn::GetAtt": [name, "Arn"]}
+        for name in ("DriftEc2ChangesRule", "DriftS3ChangesRule", "DriftIamChangesRule")
     ]
 
 
@@ -90,12 +97,18 @@ def test_the_queues_the_index_and_the_alarms():
     assert keys == {"subject": "HASH", "dependency": "RANGE"}
     [gsi] = table["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == GSI_NAME
-    assert {k["AttributeName"]: k["KeyType"] for k in gsi["KeySchema"]} == {"resource_id": "HASH", "subject": "RANGE"}
+    assert {k["AttributeName"]: k["KeyType"] for k in gsi["KeySchema"]} == {
+        "resource_id": "HASH",
+        "subject": "RANGE",
+    }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert MANIFEST.startswith("#")
 
-    alarms = {str(r["Properties"]["Dimensions"][0]["Value"]) for r in RESOURCES.values()
-              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {
+        str(r["Properties"]["Dimensions"][0]["Value"])
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
     for queue in ("DriftDeadLetterQueue", "ReevaluationDeadLetterQueue"):
         assert str({"Fn::GetAtt": [queue, "QueueName"]}) in alarms
 
@@ -120,7 +133,9 @@ def test_the_drift_function_may_do_what_it_does_and_nothing_more(stack, endpoint
     must be allowed by DriftFunction's policy, on the resource it is made on."""
     statements = RESOURCES["DriftFunction"]["Properties"]["Policies"][0]["Statement"]
     assert {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])} == {
-        "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "sqs:SendMessage",
     }
     net = builder.compliant_vpc()
     builder.compliant_model("m", net)
@@ -132,13 +147,16 @@ def test_the_drift_function_may_do_what_it_does_and_nothing_more(stack, endpoint
     index = DependencyIndex(clients, stack.refs["DependencyIndexTable"])
     Engine(clients, index_sink=index).evaluate_model("m")
     clients.counter.reset()
-    DriftPlanner(clients=clients, index=index, queue_url=stack.refs["ReevaluationQueue"], window_seconds=30).handle(
-        parse_change_event(change_event("RevokeSecurityGroupIngress", net.security_group_id))
-    )
+    DriftPlanner(
+        clients=clients, index=index, queue_url=stack.refs["ReevaluationQueue"], window_seconds=30
+    ).handle(parse_change_event(change_event("RevokeSecurityGroupIngress", net.security_group_id)))
     calls = clients.counter.snapshot()
     assert calls == {"dynamodb:Query": 1, "dynamodb:UpdateItem": 1, "sqs:SendMessageBatch": 1}
     as_iam = {
-        "dynamodb:Query": ("dynamodb:Query", str({"Fn::Sub": "${DependencyIndexTable.Arn}/index/by-resource"})),
+        "dynamodb:Query": (
+            "dynamodb:Query",
+            str({"Fn::Sub": "${DependencyIndexTable.Arn}/index/by-resource"}),
+        ),
         "dynamodb:UpdateItem": ("dynamodb:UpdateItem", str({"Fn::GetAtt": ["DependencyIndexTable", "Arn"]})),
         # SendMessageBatch is authorised as sqs:SendMessage.
         "sqs:SendMessageBatch": ("sqs:SendMessage", str({"Fn::GetAtt": ["ReevaluationQueue", "Arn"]})),

@@ -80,9 +80,19 @@ def test_request_name_is_used_when_the_response_has_no_arn():
     [
         ("not json at all", "message body is not JSON"),
         ("[1, 2]", "message body is a JSON list"),
-        (json.dumps({"detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker"}), "id: Field required"),
         (
-            json.dumps({"id": "e1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker", "detail": {}}),
+            json.dumps({"detail-type": "AWS API Call via CloudTrail", "source": "aws.sagemaker"}),
+            "id: Field required",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "e1",
+                    "detail-type": "AWS API Call via CloudTrail",
+                    "source": "aws.sagemaker",
+                    "detail": {},
+                }
+            ),
             "not a valid CloudTrail event detail: eventName: Field required",
         ),
     ],

@@ -18,7 +18,9 @@ from .harness import Pipeline
 ORG_ID = "o-exampleorg12"
 
 
-def test_a_member_accounts_event_is_forwarded_to_the_hub_and_fixed_in_that_account(endpoint_url, built_inspect):
+def test_a_member_accounts_event_is_forwarded_to_the_hub_and_fixed_in_that_account(
+    endpoint_url, built_inspect
+):
     hub_stack = deploy(endpoint_url, OrganizationId=ORG_ID)
     bus_arn = hub_stack.attributes[("HubEventBus", "Arn")]
     member_stack = deploy_member(
@@ -34,7 +36,13 @@ def test_a_member_accounts_event_is_forwarded_to_the_hub_and_fixed_in_that_accou
     )["detail"]
     detail = json.loads(json.dumps(detail).replace(HUB, MEMBER_A))
     answer = member_stack.client("events").put_events(
-        Entries=[{"Source": "aws.sagemaker", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
+        Entries=[
+            {
+                "Source": "aws.sagemaker",
+                "DetailType": "AWS API Call via CloudTrail",
+                "Detail": json.dumps(detail),
+            }
+        ]
     )
     assert answer["FailedEntryCount"] == 0
 
@@ -63,7 +71,10 @@ def test_member_yaml_forwards_what_the_hubs_rules_take():
     hub = deploy_patterns()
     forwarded = member["ForwardSageMakerCallsRule"]["Properties"]["EventPattern"]
     assert forwarded == hub["OrgSageMakerCreateCallsRule"]
-    assert member["ForwardTransformJobStartsRule"]["Properties"]["EventPattern"] == hub["OrgTransformJobStateRule"]
+    assert (
+        member["ForwardTransformJobStartsRule"]["Properties"]["EventPattern"]
+        == hub["OrgTransformJobStateRule"]
+    )
 
 
 def deploy_patterns() -> dict:
@@ -131,18 +142,27 @@ def test_member_role_trusts_only_the_hub_function_roles_of_the_organization():
     statements = _statements(role)
     writes = {a for s in statements if s["Effect"] == "Allow" for a in _actions(s) if not _is_read(a)}
     assert writes == {
-        "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:ModifyVpcEndpoint",
+        "ec2:CreateFlowLogs",
+        "ec2:CreateTags",
         "iam:PassRole",
     }
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
-    assert set(deny["Action"]) == {"ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs"}
+    assert set(deny["Action"]) == {
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:ModifyVpcEndpoint",
+        "ec2:CreateFlowLogs",
+    }
     assert deny["Condition"] == {"Null": {"aws:ResourceTag/vpcguard:exempt": "false"}}
     # The names the hub uses for a member's flow-log fix are the ones member.yaml creates.
     assert resources["FlowLogsLogGroup"]["Properties"]["LogGroupName"] == MEMBER_FLOW_LOGS_LOG_GROUP
     assert resources["FlowLogsDeliveryRole"]["Properties"]["RoleName"] == MEMBER_FLOW_LOGS_ROLE
     # Global IAM resources come from one region's stack instance only.
     assert {lid for lid, r in resources.items() if r["Type"] == "AWS::IAM::Role"} == {
-        lid for lid, r in resources.items() if r.get("Condition") == "IsPrimaryRegion" and r["Type"] == "AWS::IAM::Role"
+        lid
+        for lid, r in resources.items()
+        if r.get("Condition") == "IsPrimaryRegion" and r["Type"] == "AWS::IAM::Role"
     }
 
 

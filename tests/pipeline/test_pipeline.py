@@ -20,7 +20,16 @@ from .harness import Finding, Pipeline, sample_event
 from .runtime import BUILD_DIR
 
 CONTRACT_KEYS = {
-    "type", "name", "arn", "region", "account", "vpc_id", "instance_count", "model_name", "tags", "results",
+    "type",
+    "name",
+    "arn",
+    "region",
+    "account",
+    "vpc_id",
+    "instance_count",
+    "model_name",
+    "tags",
+    "results",
 }
 RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 QUIET = {"PASS", "NOT_APPLICABLE", "EXEMPT"}
@@ -100,7 +109,9 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
     assert finding.subject == "vpcguard LOW: model fraud-v3 (2 findings)"
     assert_attributes_match_body(finding)
     # Who created the model (the CloudTrail caller) rides as an attribute, not in the body.
-    assert finding.attributes["actor"] == "arn:aws:sts::123456789012:assumed-role/ml-platform-deployer/ana.lopez"
+    assert (
+        finding.attributes["actor"] == "arn:aws:sts::123456789012:assumed-role/ml-platform-deployer/ana.lopez"
+    )
 
     # The Lambda path reports what the engine reports for the same model (the CLI's view).
     direct = make_engine().evaluate_model("fraud-v3")
@@ -137,7 +148,10 @@ def test_transform_job_from_cloudtrail_and_from_its_state_change(pipeline, build
         assert_attributes_match_body(finding)
     # The CloudTrail event names who created the job; the state change names nobody.
     actors = sorted(f.attributes.get("actor", "none") for f in findings)
-    assert actors == ["arn:aws:sts::123456789012:assumed-role/ml-batch-pipeline/botocore-session-1732786300", "none"]
+    assert actors == [
+        "arn:aws:sts::123456789012:assumed-role/ml-batch-pipeline/botocore-session-1732786300",
+        "none",
+    ]
     assert_nothing_left(pipeline)
 
 
@@ -162,7 +176,9 @@ def test_an_event_that_asks_for_nothing_is_logged_and_succeeds(pipeline, builder
     assert invocation.failed_ids == []
     skipped = [line for line in invocation.log_lines() if line.get("message") == "event skipped"]
     assert skipped and skipped[0]["reason"] == "DeleteModel does not create a model or transform job"
-    assert invocation.clients_at_init == invocation.clients_in_invocation == []  # nothing to read, nothing built
+    assert (
+        invocation.clients_at_init == invocation.clients_in_invocation == []
+    )  # nothing to read, nothing built
     assert pipeline.findings() == []
     assert_nothing_left(pipeline)
 
@@ -243,7 +259,9 @@ def test_enabled_fix_is_applied_recorded_and_published_as_fixed(pipeline, builde
     )
     net = builder.compliant_vpc()
     bare_group = builder.security_group(net.vpc_id, self_ingress=False)
-    builder.model("fraud-v3", subnet_ids=net.subnet_ids, security_group_ids=[bare_group], role_arn=net.role_arn)
+    builder.model(
+        "fraud-v3", subnet_ids=net.subnet_ids, security_group_ids=[bare_group], role_arn=net.role_arn
+    )
     builder.transform_job("nightly-0001", "fraud-v3", instance_count=2)
 
     pipeline.put_event(sample_event("create_transform_job", model="fraud-v3", job="nightly-0001"))

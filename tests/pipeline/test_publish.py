@@ -47,7 +47,11 @@ def test_severity_is_the_highest_fail_even_when_a_fixed_result_is_higher():
     assert message_severity(r) == Severity.LOW
     attrs = message_attributes(r)
     assert attrs["severity"] == {"DataType": "String", "StringValue": "LOW"}
-    assert json.loads(attrs["check_ids"]["StringValue"]) == ["network_isolation", "sg_self_ingress", "subnets_multi_az"]
+    assert json.loads(attrs["check_ids"]["StringValue"]) == [
+        "network_isolation",
+        "sg_self_ingress",
+        "subnets_multi_az",
+    ]
     assert attrs["check_ids"]["DataType"] == "String.Array"
     assert json.loads(attrs["statuses"]["StringValue"]) == ["FAIL", "FIXED"]
     assert attrs["account"]["StringValue"] == "123456789012"
@@ -61,11 +65,16 @@ def test_without_a_fail_the_severity_is_the_highest_other_notable_result():
         result("sg_self_ingress", Status.EXEMPT, Severity.CRITICAL),
     )
     assert message_severity(r) == Severity.HIGH
-    assert json.loads(message_attributes(r)["check_ids"]["StringValue"]) == ["flow_logs_enabled", "model_vpc_configured"]
+    assert json.loads(message_attributes(r)["check_ids"]["StringValue"]) == [
+        "flow_logs_enabled",
+        "model_vpc_configured",
+    ]
 
 
 def test_unknown_account_is_left_out_rather_than_sent_empty():
-    attrs = message_attributes(report(result("model_vpc_configured", Status.ERROR, Severity.HIGH), account=""))
+    attrs = message_attributes(
+        report(result("model_vpc_configured", Status.ERROR, Severity.HIGH), account="")
+    )
     assert "account" not in attrs and attrs["region"]["StringValue"] == "us-east-1"
 
 

@@ -25,20 +25,39 @@ INSPECT = RESOURCES["InspectFunction"]["Properties"]
 
 # docs/architecture.md "Settings", plus the Powertools idempotency table the handler reads.
 SETTINGS_VARIABLES = {
-    "VPCGUARD_REMEDIATE", "VPCGUARD_DRY_RUN", "VPCGUARD_MODES", "VPCGUARD_FLOW_LOGS_LOG_GROUP",
-    "VPCGUARD_FLOW_LOGS_ROLE_ARN", "VPCGUARD_FLOW_LOGS_S3_ARN", "VPCGUARD_AUDIT_TABLE",
-    "VPCGUARD_FINDINGS_TOPIC_ARN", "VPCGUARD_SLACK_SECRET_ARN", "VPCGUARD_SLACK_TEAM_SECRETS",
-    "VPCGUARD_CHATBOT_TOPIC_ARN", "VPCGUARD_SECURITY_HUB", "VPCGUARD_STATE_TABLE", "VPCGUARD_DEDUP_SECONDS",
+    "VPCGUARD_REMEDIATE",
+    "VPCGUARD_DRY_RUN",
+    "VPCGUARD_MODES",
+    "VPCGUARD_FLOW_LOGS_LOG_GROUP",
+    "VPCGUARD_FLOW_LOGS_ROLE_ARN",
+    "VPCGUARD_FLOW_LOGS_S3_ARN",
+    "VPCGUARD_AUDIT_TABLE",
+    "VPCGUARD_FINDINGS_TOPIC_ARN",
+    "VPCGUARD_SLACK_SECRET_ARN",
+    "VPCGUARD_SLACK_TEAM_SECRETS",
+    "VPCGUARD_CHATBOT_TOPIC_ARN",
+    "VPCGUARD_SECURITY_HUB",
+    "VPCGUARD_STATE_TABLE",
+    "VPCGUARD_DEDUP_SECONDS",
     "VPCGUARD_WORK_QUEUE_URL",
     # Drift (issue 13): the dependency index every evaluation writes, and its entries' lifetime.
-    "VPCGUARD_INDEX_TABLE", "VPCGUARD_INDEX_TTL_DAYS",
+    "VPCGUARD_INDEX_TABLE",
+    "VPCGUARD_INDEX_TTL_DAYS",
     # "Organization-wide": the member role a hub assumes.
     "VPCGUARD_MEMBER_ROLE_NAME",
 }
 WRITE_ACTIONS = {
-    "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateTags",
-    "ec2:CreateVpcEndpoint", "ec2:ModifyVpcAttribute", "iam:PassRole", "dynamodb:PutItem",
-    "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateTags",
+    "ec2:CreateVpcEndpoint",
+    "ec2:ModifyVpcAttribute",
+    "iam:PassRole",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "sns:Publish",
 }
 # botocore's endpoint prefix -> IAM's service prefix, where they differ.
 IAM_PREFIX = {"api.sagemaker": "sagemaker", "tagging": "tag"}
@@ -65,7 +84,8 @@ def as_list(value: Any) -> list[Any]:
 
 def allows(statements: list[dict[str, Any]], action: str) -> bool:
     return any(
-        s["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in as_list(s["Action"]))
+        s["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in as_list(s["Action"]))
         for s in statements
     )
 
@@ -82,7 +102,10 @@ def test_rules_deliver_to_the_work_queue_with_retries_and_a_dead_letter_queue():
     }
     # The Org* rules (OrganizationId set) take member accounts' events from the hub's bus.
     assert set(rules) == {
-        "SageMakerCreateCallsRule", "TransformJobStateRule", "OrgSageMakerCreateCallsRule", "OrgTransformJobStateRule"
+        "SageMakerCreateCallsRule",
+        "TransformJobStateRule",
+        "OrgSageMakerCreateCallsRule",
+        "OrgTransformJobStateRule",
     }
     for name in ("SageMakerCreateCallsRule", "TransformJobStateRule"):
         assert rules[f"Org{name}"]["EventPattern"] == rules[name]["EventPattern"]
@@ -106,7 +129,13 @@ def test_only_the_rules_may_send_to_the_queues():
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         {"Fn::GetAtt": ["SageMakerCreateCallsRule", "Arn"]},
         {"Fn::GetAtt": ["TransformJobStateRule", "Arn"]},
-        {"Fn::If": ["OrgHub", {"Fn::GetAtt": ["OrgSageMakerCreateCallsRule", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+        {
+            "Fn::If": [
+                "OrgHub",
+                {"Fn::GetAtt": ["OrgSageMakerCreateCallsRule", "Arn"]},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
         {"Fn::If": ["OrgHub", {"Fn::GetAtt": ["OrgTransformJobStateRule", "Arn"]}, {"Ref": "AWS::NoValue"}]},
     ]
 
@@ -154,9 +183,17 @@ def test_findings_topic_is_kms_encrypted():
 def test_alarms_watch_the_dlq_depth_and_the_function_errors():
     alarms = {k: r["Properties"] for k, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     watched = {(a["Namespace"], a["MetricName"], str(a["Dimensions"][0]["Value"])) for a in alarms.values()}
-    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", str({"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})) in watched
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        str({"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}),
+    ) in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "InspectFunction"})) in watched
-    assert all(a["Threshold"] == 0 for a in alarms.values() if a["MetricName"] in {"Errors", "ApproximateNumberOfMessagesVisible"})
+    assert all(
+        a["Threshold"] == 0
+        for a in alarms.values()
+        if a["MetricName"] in {"Errors", "ApproximateNumberOfMessagesVisible"}
+    )
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -225,7 +262,9 @@ def test_layer_is_built_for_the_function_runtime_without_boto3_or_powertools():
         if "==" in line and not line.startswith("#"):
             name, version = line.strip().split("==")
             assert pins.get(name) == version, name
-    assert TEMPLATE["Parameters"]["PowertoolsLayerArn"]["Default"].endswith("/" + pins["aws-lambda-powertools"])
+    assert TEMPLATE["Parameters"]["PowertoolsLayerArn"]["Default"].endswith(
+        "/" + pins["aws-lambda-powertools"]
+    )
 
 
 # --- IAM ---------------------------------------------------------------------------------
@@ -255,7 +294,10 @@ def account_with_every_gap(builder):
     route table and a group without its self rule; a transform job (buckets, job describe);
     a model that is gone."""
     bare_vpc = builder.vpc("10.9.0.0/16", dns_support=False)
-    bare_subnets = [builder.subnet(bare_vpc, "10.9.1.0/24", "a"), builder.subnet(bare_vpc, "10.9.2.0/24", "b")]
+    bare_subnets = [
+        builder.subnet(bare_vpc, "10.9.1.0/24", "a"),
+        builder.subnet(bare_vpc, "10.9.2.0/24", "b"),
+    ]
     bare_group = builder.security_group(bare_vpc, self_ingress=False)
     net = builder.compliant_vpc()
     extra_subnet = builder.subnet(net.vpc_id, "10.0.3.0/24", "c")
@@ -263,7 +305,10 @@ def account_with_every_gap(builder):
     open_group = builder.security_group(net.vpc_id, self_ingress=False)
     builder.model("bare", subnet_ids=bare_subnets, security_group_ids=[bare_group], role_arn=net.role_arn)
     builder.model(
-        "routes", subnet_ids=[*net.subnet_ids, extra_subnet], security_group_ids=[open_group], role_arn=net.role_arn
+        "routes",
+        subnet_ids=[*net.subnet_ids, extra_subnet],
+        security_group_ids=[open_group],
+        role_arn=net.role_arn,
     )
     builder.transform_job("nightly", "routes", instance_count=2)
     return ["model:bare", "model:routes", "transform_job:nightly", "model:gone"]
@@ -288,13 +333,21 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
     for n, item in enumerate(account_with_every_gap):
         kind, name = item.split(":")
         inspector.inspect(
-            WorkItem(event_id=f"e{n}", source="test", triggered_by="test", subject_type=kind, subject_ref=name)
+            WorkItem(
+                event_id=f"e{n}", source="test", triggered_by="test", subject_type=kind, subject_ref=name
+            )
         )
 
     seen = {
-        f"{IAM_PREFIX.get(op.split(':')[0], op.split(':')[0])}:{op.split(':')[1]}" for op in clients.counter.snapshot()
+        f"{IAM_PREFIX.get(op.split(':')[0], op.split(':')[0])}:{op.split(':')[1]}"
+        for op in clients.counter.snapshot()
     }
-    assert {"sagemaker:DescribeModel", "sagemaker:DescribeTransformJob", "ec2:DescribeSubnets", "sns:Publish"} <= seen
+    assert {
+        "sagemaker:DescribeModel",
+        "sagemaker:DescribeTransformJob",
+        "ec2:DescribeSubnets",
+        "sns:Publish",
+    } <= seen
     assert {"dynamodb:GetItem", "dynamodb:BatchWriteItem"} <= seen  # the dependency index
     denied = sorted(op for op in seen if not allows(inspect_statements(), op))
     assert denied == [], f"the inspect function calls these but template.yaml does not allow them: {denied}"
@@ -303,10 +356,19 @@ def test_the_policy_allows_every_call_the_inspect_path_makes(stack, endpoint_url
 # --- IAM as the second line (issue 10) ------------------------------------------------------
 
 EC2_FIX_ACTIONS = {
-    "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateVpcEndpoint",
-    "ec2:ModifyVpcAttribute", "ec2:CreateTags",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateVpcEndpoint",
+    "ec2:ModifyVpcAttribute",
+    "ec2:CreateTags",
 }
-SQS_CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}
+SQS_CONSUME_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+}
 
 
 def granted(**parameters: str) -> tuple[set[str], list[dict[str, Any]]]:
@@ -349,10 +411,20 @@ def test_every_fix_write_is_denied_on_resources_tagged_exempt():
     _, statements = granted(CheckModes="s3_endpoint_exists=fix,vpc_dns_support=fix")
     [deny] = [s for s in statements if s["Effect"] == "Deny" and "Null" in s.get("Condition", {})]
     assert deny["Condition"] == {"Null": {"aws:ResourceTag/vpcguard:exempt": "false"}}
-    allowed_writes = {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])} & EC2_FIX_ACTIONS
+    allowed_writes = {
+        a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])
+    } & EC2_FIX_ACTIONS
     assert allowed_writes <= set(as_list(deny["Action"]))
-    resolver = Resolver(TEMPLATE, {**parameter_defaults(TEMPLATE), "AWS::Partition": "aws", "AWS::Region": "us-east-1",
-                                   "AWS::AccountId": "123456789012"}, {})
+    resolver = Resolver(
+        TEMPLATE,
+        {
+            **parameter_defaults(TEMPLATE),
+            "AWS::Partition": "aws",
+            "AWS::Region": "us-east-1",
+            "AWS::AccountId": "123456789012",
+        },
+        {},
+    )
     denied = {resolver(r).rsplit(":", 1)[1].split("/")[0] for r in as_list(deny["Resource"])}
     written = {
         resolver(r).rsplit(":", 1)[1].split("/")[0]
@@ -372,12 +444,16 @@ def test_endpoint_and_security_group_writes_are_scoped():
         resources = [str(r) for r in as_list(statement["Resource"])]
         if actions & {"ec2:AuthorizeSecurityGroupIngress", "ec2:ModifyVpcEndpoint"}:
             assert len(actions) == 1, statement["Sid"]
-            assert all("${AWS::AccountId}" in r and "${AWS::Region}" in r for r in resources), statement["Sid"]
+            assert all("${AWS::AccountId}" in r and "${AWS::Region}" in r for r in resources), statement[
+                "Sid"
+            ]
         if "ec2:AuthorizeSecurityGroupIngress" in actions:
             assert all(":security-group/*" in r for r in resources)
         if "ec2:ModifyVpcEndpoint" in actions and any(":vpc-endpoint/" in r for r in resources):
             # Only S3 endpoints: no other service's endpoint can be re-pointed.
-            assert statement["Condition"] == {"StringEquals": {"ec2:VpceServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}}}
+            assert statement["Condition"] == {
+                "StringEquals": {"ec2:VpceServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}}
+            }
             assert all(":vpc-endpoint/" in r for r in resources)
 
 
@@ -409,6 +485,13 @@ def test_audit_write_failures_have_an_alarm():
     [alarm] = [a for a in alarms if a["MetricName"] == "AuditWriteFailures"]
     assert alarm["Namespace"] == "vpcguard"  # the inspect function's Powertools Metrics namespace
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "vpcguard-inspect"}]
-    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
     app = (ROOT / "functions" / "inspect" / "app.py").read_text()
-    assert 'name="AuditWriteFailures"' in app and 'Metrics(namespace="vpcguard", service="vpcguard-inspect")' in app
+    assert (
+        'name="AuditWriteFailures"' in app
+        and 'Metrics(namespace="vpcguard", service="vpcguard-inspect")' in app
+    )

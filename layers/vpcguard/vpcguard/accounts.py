@@ -146,7 +146,9 @@ class AccountSessions:
     def role_arn(self, account: str) -> str:
         return member_role_arn(account, self.role_name, _partition(self.home_region))
 
-    def clients(self, account: str | None, region: str | None = None, *, own_credentials: bool = True) -> AwsClients:
+    def clients(
+        self, account: str | None, region: str | None = None, *, own_credentials: bool = True
+    ) -> AwsClients:
         """Clients for `account` in `region` (default: the caller's). Raises MemberRoleError
         when the member role is needed and cannot be assumed.
 
@@ -354,4 +356,3 @@ def unreachable_subject(kind: str, ref: str, account: str, region: str, reason: 
         model_name=name if kind == "model" else "",
         error=reason,
     )
-

@@ -347,7 +347,13 @@ def iter_account(
         #    use are known, kept, and described once.
         job_descriptions = list(
             _bounded_map(
-                pool, lambda n: _describe_job(clients, n), job_names, window, "describe jobs", len(job_names), progress
+                pool,
+                lambda n: _describe_job(clients, n),
+                job_names,
+                window,
+                "describe jobs",
+                len(job_names),
+                progress,
             )
         )
         job_models = Counter(d["ModelName"] for d in job_descriptions if isinstance(d, dict))
@@ -363,7 +369,9 @@ def iter_account(
         #    say): each described once, however many jobs share it.
         listed = set(model_names)
         extra = [m for m in job_models if m not in listed]
-        for _ in _bounded_map(pool, describe_model, extra, window, "describe job models", len(extra), progress):
+        for _ in _bounded_map(
+            pool, describe_model, extra, window, "describe job models", len(extra), progress
+        ):
             pass
 
         # Every subject is known now: the VPCs no job uses are released, the others once
@@ -386,7 +394,9 @@ def iter_account(
                     yield _unreadable_job(resolver, name, desc)
 
         done = len(model_names)
-        for report in _bounded_map(pool, evaluate_job, job_subjects(), window, "evaluate", total, progress, done):
+        for report in _bounded_map(
+            pool, evaluate_job, job_subjects(), window, "evaluate", total, progress, done
+        ):
             model_name = job_models_in_order.popleft()
             if model_name:
                 job_models[model_name] -= 1
@@ -446,7 +456,10 @@ class QueueResult:
 
     def response(self) -> dict[str, Any]:
         """The backfill Lambda's answer."""
-        return {"queued": {"models": self.models, "transform_jobs": self.transform_jobs}, "failed": self.failed}
+        return {
+            "queued": {"models": self.models, "transform_jobs": self.transform_jobs},
+            "failed": self.failed,
+        }
 
 
 def backfill_messages(

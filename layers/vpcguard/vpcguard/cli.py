@@ -102,8 +102,13 @@ FORMAT_BY_EXTENSION = {
     ".txt": "table",
 }
 # The file --output-dir writes for a format.
-FILE_NAME_BY_FORMAT = {"table": "vpcguard.txt", "json": "vpcguard.json", "jsonl": "vpcguard.jsonl",
-                       "csv": "vpcguard.csv", "html": "vpcguard.html"}
+FILE_NAME_BY_FORMAT = {
+    "table": "vpcguard.txt",
+    "json": "vpcguard.json",
+    "jsonl": "vpcguard.jsonl",
+    "csv": "vpcguard.csv",
+    "html": "vpcguard.html",
+}
 # `--output text` and friends: AWS CLI output formats vpcguard does not have.
 AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
 
@@ -202,7 +207,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "-o", "--output-file", metavar="FILE", help="write the report to FILE instead of stdout"
     )
     group.add_argument(
-        "--output-dir", metavar="DIR", help="write one file per --format into DIR (vpcguard.json, vpcguard.html, ...)"
+        "--output-dir",
+        metavar="DIR",
+        help="write one file per --format into DIR (vpcguard.json, vpcguard.html, ...)",
     )
     group.add_argument("--pretty", action="store_true", help="indent json (two spaces)")
     group.add_argument(
@@ -273,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     account = scan.add_argument_group("account scan (--all)")
     account.add_argument(
-        "--since", type=_since, metavar="DATE", help="only subjects created after DATE (YYYY-MM-DD or ISO 8601)"
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only subjects created after DATE (YYYY-MM-DD or ISO 8601)",
     )
     account.add_argument(
         "--jobs",
@@ -322,8 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     fixes = scan.add_argument_group("remediation")
     fixes.add_argument("--remediate", action="store_true", help="apply the fixes whose mode is fix")
     fixes.add_argument("--dry-run", action="store_true", help="plan fixes (WOULD_FIX) but write nothing")
-    fixes.add_argument("--flow-logs-log-group", metavar="NAME", help="CloudWatch log group for created flow logs")
-    fixes.add_argument("--flow-logs-role-arn", metavar="ARN", help="delivery role for the CloudWatch log group")
+    fixes.add_argument(
+        "--flow-logs-log-group", metavar="NAME", help="CloudWatch log group for created flow logs"
+    )
+    fixes.add_argument(
+        "--flow-logs-role-arn", metavar="ARN", help="delivery role for the CloudWatch log group"
+    )
     fixes.add_argument("--flow-logs-s3-arn", metavar="ARN", help="S3 destination for created flow logs")
     fixes.add_argument("--audit-table", metavar="NAME", help="DynamoDB table that records every change")
     scan.set_defaults(handler=_scan)
@@ -400,11 +414,17 @@ def _add_guardrails_parser(commands: Any) -> None:
     parser.add_argument("--require-network-isolation", action="store_true")
     parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
     parser.add_argument(
-        "--approved-models", nargs="+", action="extend", default=[], metavar="ARN",
+        "--approved-models",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ARN",
         help="transform jobs only for these model ARNs (wildcards allowed)",
     )
     parser.add_argument("--format", choices=("scp", "guard"), default="scp")
-    parser.add_argument("--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout"
+    )
     _add_aws_options(parser)
     parser.set_defaults(handler=_guardrails)
 
@@ -479,7 +499,9 @@ def build_engine(args: argparse.Namespace, settings: Settings) -> Engine:
 
 
 def exit_code(
-    reports: Iterable[SubjectReport], fail_on: Severity = DEFAULT_FAIL_ON, ignore_error: ErrorFilter | None = None
+    reports: Iterable[SubjectReport],
+    fail_on: Severity = DEFAULT_FAIL_ON,
+    ignore_error: ErrorFilter | None = None,
 ) -> int:
     """2 for any ERROR result (bar the ones `ignore_error` accepts), else 1 for a failing
     result at or above `fail_on`, else 0."""
@@ -498,7 +520,12 @@ def error_line(reports: Iterable[SubjectReport], ignore_error: ErrorFilter | Non
 
 
 def make_writer(
-    fmt: str, stream: TextIO, *, account: bool = False, pretty: bool = False, width: int | None = None,
+    fmt: str,
+    stream: TextIO,
+    *,
+    account: bool = False,
+    pretty: bool = False,
+    width: int | None = None,
     colour: bool = False,
 ) -> Writer:
     """The writer of one format. The table of an account scan is its summary (by check, by
@@ -677,7 +704,9 @@ def _scan(args: argparse.Namespace) -> int:
         raise CliError("--index-table only applies with --affected-by")
     if args.scan_all:
         if models or jobs:
-            raise CliError("--all scans every model and job: it cannot be combined with --model/--transform-job")
+            raise CliError(
+                "--all scans every model and job: it cannot be combined with --model/--transform-job"
+            )
         if _org_flags(args):
             return _scan_org(args)
         return _scan_all(args)
@@ -759,7 +788,9 @@ def _scan_org(args: argparse.Namespace) -> int:
 
         return scan_account(
             clients,
-            settings if sessions.is_home(target.account) else member_settings(settings, target.account, target.region),
+            settings
+            if sessions.is_home(target.account)
+            else member_settings(settings, target.account, target.region),
             jobs=args.jobs or "in-progress",
             since=args.since,
             max_workers=args.max_workers or DEFAULT_MAX_WORKERS,

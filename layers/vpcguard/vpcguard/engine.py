@@ -276,7 +276,9 @@ class Engine:
             self.audit_sink.put(record)
         except Exception as exc:
             if not required:
-                log.error("audit record for %s on %s not stored: %s", record.check_id, record.resource_id, exc)
+                log.error(
+                    "audit record for %s on %s not stored: %s", record.check_id, record.resource_id, exc
+                )
                 return
             raise AuditWriteError(
                 f"the audit record for {record.check_id} on {record.resource_id} could not be written "
@@ -294,7 +296,9 @@ class Engine:
         except Exception as exc:
             log.error(
                 "audit record for %s on %s not completed (it stays an intent record): %s",
-                record.check_id, record.resource_id, exc,
+                record.check_id,
+                record.resource_id,
+                exc,
             )
 
     def _index(self, subject: Subject, snap: Snapshot | None) -> None:
@@ -344,4 +348,3 @@ def _with_vpc_name(report: SubjectReport, snap: Snapshot) -> SubjectReport:
     if snap.vpc is not None and snap.vpc.id == snap.vpc_id:
         report.vpc_name = snap.vpc.tags.get("Name") or None
     return report
-

@@ -287,13 +287,17 @@ def _validate(spec: tuple[tuple[str, str, Any], ...], data: Any, what: str) -> d
     problems: list[str] = []
     fields = _fields(spec, data, "", problems)
     if fields.get("userIdentity") is not None:
-        fields["userIdentity"] = _fields(USER_IDENTITY_FIELDS, fields["userIdentity"], "userIdentity.", problems)
+        fields["userIdentity"] = _fields(
+            USER_IDENTITY_FIELDS, fields["userIdentity"], "userIdentity.", problems
+        )
     if problems:
         raise ValueError(f"not a valid {what}: {'; '.join(problems)}")
     return fields
 
 
-def _fields(spec: tuple[tuple[str, str, Any], ...], data: Any, loc: str, problems: list[str]) -> dict[str, Any]:
+def _fields(
+    spec: tuple[tuple[str, str, Any], ...], data: Any, loc: str, problems: list[str]
+) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         problems.append(f"{loc.rstrip('.') or '(top)'}: Input should be a valid dictionary")
         return {}

@@ -61,7 +61,9 @@ def exempting_resources(snap: Snapshot, check_id: str) -> list[str]:
     return [rid for rid, _ in exemptions_covering(snap.exempt_resources(), check_id)]
 
 
-def exemptions_covering(tags_by_id: Mapping[str, Mapping[str, str]], check_id: str) -> list[tuple[str, Exemption]]:
+def exemptions_covering(
+    tags_by_id: Mapping[str, Mapping[str, str]], check_id: str
+) -> list[tuple[str, Exemption]]:
     out = []
     for resource_id, tags in tags_by_id.items():
         found = exemption_of(tags)
@@ -72,4 +74,3 @@ def exemptions_covering(tags_by_id: Mapping[str, Mapping[str, str]], check_id: s
 
 def exempt_note(found: list[tuple[str, Exemption]]) -> str:
     return ", ".join(f"{rid}{exemption.note()}" for rid, exemption in found)
-

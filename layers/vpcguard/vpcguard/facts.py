@@ -84,9 +84,7 @@ class Permission:
         proto = "all protocols" if self.all_protocols else self.protocol
         if not self.all_protocols and self.from_port is not None:
             ports = (
-                str(self.from_port)
-                if self.from_port == self.to_port
-                else f"{self.from_port}-{self.to_port}"
+                str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}"
             )
             proto = f"{proto} {ports}"
         sources = [*self.cidrs, *self.ipv6_cidrs, *self.prefix_list_ids, *self.group_ids]

@@ -228,9 +228,7 @@ def evaluate_action(
     if unverifiable_allows or possible_denies:
         why = []
         if unverifiable_allows:
-            why.append(
-                f"allowed only under a condition or on some resources by {_refs(unverifiable_allows)}"
-            )
+            why.append(f"allowed only under a condition or on some resources by {_refs(unverifiable_allows)}")
         if possible_denies:
             why.append(f"possibly denied (condition or resource scope) by {_refs(possible_denies)}")
         return ActionDecision(

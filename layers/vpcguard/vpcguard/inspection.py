@@ -39,7 +39,9 @@ class Inspector:
     """One per Lambda invocation: one Engine, so the records of a batch share what was read
     (a VPC is read once however many of the batch's models use it)."""
 
-    def __init__(self, engine: Engine, findings_topic_arn: str | None, sessions: AccountSessions | None = None):
+    def __init__(
+        self, engine: Engine, findings_topic_arn: str | None, sessions: AccountSessions | None = None
+    ):
         self.engine = engine
         self.findings_topic_arn = findings_topic_arn
         # With a member role configured (a hub), a subject of another account or region is
@@ -69,7 +71,9 @@ class Inspector:
         if settings.index_table:
             from .drift.index import DependencyIndex
 
-            index_sink = DependencyIndex(clients, settings.index_table, ttl_seconds=settings.index_ttl_days * 86400)
+            index_sink = DependencyIndex(
+                clients, settings.index_table, ttl_seconds=settings.index_ttl_days * 86400
+            )
         engine = Engine(
             clients,
             settings,
@@ -127,9 +131,7 @@ class Inspector:
         failures_before = self.router.role_failures if self.router is not None else 0
         report = self.evaluate(work)
         role_failed = self.router is not None and self.router.role_failures > failures_before
-        throttled = [
-            r for r in report.results if r.status == Status.ERROR and is_throttled_reason(r.detail)
-        ]
+        throttled = [r for r in report.results if r.status == Status.ERROR and is_throttled_reason(r.detail)]
         if throttled:
             raise RetryLater(
                 f"{report.type} {report.name}: {throttled[0].check_id}: {throttled[0].detail} "
@@ -152,7 +154,9 @@ class Inspector:
         if self.findings_topic_arn:
             message_id = publish_findings(self.engine.clients, self.findings_topic_arn, report, work.change)
         elif notable_results(report):
-            log.warning("no findings topic configured: %s %s findings not published", report.type, report.name)
+            log.warning(
+                "no findings topic configured: %s %s findings not published", report.type, report.name
+            )
         resolved = self.resolve_security_hub(report) if not notable_results(report) else []
         severity = message_severity(report)
         return {
@@ -178,7 +182,9 @@ class Inspector:
             return []
         from .notify.securityhub import SecurityHubPublisher  # only when the option is on
 
-        home = (self.sessions.home_account(), self.engine.clients.region) if self.sessions is not None else None
+        home = (
+            (self.sessions.home_account(), self.engine.clients.region) if self.sessions is not None else None
+        )
         summary = SecurityHubPublisher(self.engine.clients.client("securityhub"), home=home).publish(report)
         return list(summary.resolved)
 

@@ -182,7 +182,9 @@ class Inventory:
         streaming its reports), its subnets included. Asked again, it is read again."""
         self._vpcs.forget(vpc_id)
         with self._subnets._lock:
-            gone = [k for k, v in self._subnets._values.items() if isinstance(v, Subnet) and v.vpc_id == vpc_id]
+            gone = [
+                k for k, v in self._subnets._values.items() if isinstance(v, Subnet) and v.vpc_id == vpc_id
+            ]
             for key in gone:
                 del self._subnets._values[key]
                 self._subnets._key_locks.pop(key, None)
@@ -233,8 +235,7 @@ class Inventory:
         unknown = [gid for gid in ids if not self._known(self._groups, gid)]
         if unknown:
             found = {
-                g.id: g
-                for g in self._read_groups(Filters=[{"Name": "group-id", "Values": unknown}]).values()
+                g.id: g for g in self._read_groups(Filters=[{"Name": "group-id", "Values": unknown}]).values()
             }
             for gid in unknown:
                 self._groups.get(gid, lambda gid=gid: found.get(gid))
@@ -315,8 +316,11 @@ class Inventory:
                         ),
                         tags=_tags(t.get("Tags")),
                         subnet_association_ids=frozen_map(
-                            {a["SubnetId"]: a["RouteTableAssociationId"] for a in assoc
-                             if a.get("SubnetId") and a.get("RouteTableAssociationId")}
+                            {
+                                a["SubnetId"]: a["RouteTableAssociationId"]
+                                for a in assoc
+                                if a.get("SubnetId") and a.get("RouteTableAssociationId")
+                            }
                         ),
                         main_association_id=next(
                             (a.get("RouteTableAssociationId") for a in assoc if a.get("Main")), None
@@ -415,12 +419,16 @@ class Inventory:
         iam = self.clients.client("iam")
         name = role_arn.rsplit("/", 1)[-1]
         role = self._call("iam:GetRole", lambda: iam.get_role(RoleName=name)["Role"])
-        inline_names = self._paginate("iam", "list_role_policies", "iam:ListRolePolicies", "PolicyNames", RoleName=name)
+        inline_names = self._paginate(
+            "iam", "list_role_policies", "iam:ListRolePolicies", "PolicyNames", RoleName=name
+        )
         inline = {
             pname: _parse_policy(
                 self._call(
                     "iam:GetRolePolicy",
-                    lambda pname=pname: iam.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"],
+                    lambda pname=pname: iam.get_role_policy(RoleName=name, PolicyName=pname)[
+                        "PolicyDocument"
+                    ],
                 )
             )
             for pname in inline_names
@@ -428,7 +436,11 @@ class Inventory:
         attached_arns = [
             p["PolicyArn"]
             for p in self._paginate(
-                "iam", "list_attached_role_policies", "iam:ListAttachedRolePolicies", "AttachedPolicies", RoleName=name
+                "iam",
+                "list_attached_role_policies",
+                "iam:ListAttachedRolePolicies",
+                "AttachedPolicies",
+                RoleName=name,
             )
         ]
         attached = {arn: self.managed_policy(arn) for arn in attached_arns}
@@ -483,7 +495,10 @@ class Inventory:
 
         def load() -> tuple[str, ...]:
             found = self._paginate(
-                "ec2", "describe_subnets", "ec2:DescribeSubnets", "Subnets",
+                "ec2",
+                "describe_subnets",
+                "ec2:DescribeSubnets",
+                "Subnets",
                 Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
             )
             return tuple(sorted(s["SubnetId"] for s in found))
@@ -497,7 +512,10 @@ class Inventory:
 
         def load() -> Mapping[str, tuple[NetworkInterface, ...]]:
             found = self._paginate(
-                "ec2", "describe_network_interfaces", "ec2:DescribeNetworkInterfaces", "NetworkInterfaces",
+                "ec2",
+                "describe_network_interfaces",
+                "ec2:DescribeNetworkInterfaces",
+                "NetworkInterfaces",
                 Filters=[{"Name": "group-id", "Values": list(ids)}],
             )
             by_group: dict[str, list[NetworkInterface]] = {gid: [] for gid in ids}

@@ -97,7 +97,9 @@ def scan_targets(
             clients = sessions.clients(target.account, target.region)
         except MemberRoleError as exc:
             failed_accounts[target.account] = exc.reason
-            result.failures.append(TargetFailure(target.account, "*", f"cannot assume {exc.role_arn}: {exc.reason}"))
+            result.failures.append(
+                TargetFailure(target.account, "*", f"cannot assume {exc.role_arn}: {exc.reason}")
+            )
             continue
         try:
             reports = scan_one(clients, target)
@@ -175,7 +177,13 @@ def target_message(target: Target, *, jobs: str, since: str | None, backfill_id:
 
 
 def queue_targets(
-    clients: AwsClients, queue_url: str, targets: Sequence[Target], *, jobs: str, since: str | None, backfill_id: str
+    clients: AwsClients,
+    queue_url: str,
+    targets: Sequence[Target],
+    *,
+    jobs: str,
+    since: str | None,
+    backfill_id: str,
 ) -> list[str]:
     """One message per target on the backfill target queue; returns the targets SQS did not
     take (after a second try), never drops one silently."""
@@ -184,14 +192,14 @@ def queue_targets(
     sqs = clients.client("sqs")
     failed: list[str] = []
     for start in range(0, len(targets), _SQS_BATCH):
-        pending = {
-            str(i): t for i, t in enumerate(targets[start : start + _SQS_BATCH])
-        }
+        pending = {str(i): t for i, t in enumerate(targets[start : start + _SQS_BATCH])}
         for _attempt in range(2):
             entries = [
                 {
                     "Id": i,
-                    "MessageBody": json.dumps(target_message(t, jobs=jobs, since=since, backfill_id=backfill_id)),
+                    "MessageBody": json.dumps(
+                        target_message(t, jobs=jobs, since=since, backfill_id=backfill_id)
+                    ),
                 }
                 for i, t in pending.items()
             ]

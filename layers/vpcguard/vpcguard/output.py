@@ -53,7 +53,9 @@ class Tally:
         for key, n in summarize([report]).items():
             self.summary[key] += n
         for result in report.results:
-            if result.status == Status.ERROR and not (self.ignore_error and self.ignore_error(report, result)):
+            if result.status == Status.ERROR and not (
+                self.ignore_error and self.ignore_error(report, result)
+            ):
                 self.errors += 1
                 if self.first_error is None:
                     self.first_error = _error_text(report, result)

@@ -139,7 +139,8 @@ class Statement:
             resources=strings(raw.get("Resource")),
             not_resources=strings(raw.get("NotResource")),
             given=frozenset(k for k in ("Action", "NotAction", "Resource", "NotResource") if k in raw),
-            everyone="NotPrincipal" not in raw and ("Principal" not in raw or _everyone(raw.get("Principal"))),
+            everyone="NotPrincipal" not in raw
+            and ("Principal" not in raw or _everyone(raw.get("Principal"))),
             conditions=conditions,
         )
 

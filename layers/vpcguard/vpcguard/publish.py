@@ -62,7 +62,9 @@ def change_attributes(change: Mapping[str, Any] | None) -> dict[str, dict[str, s
     if not change:
         return {}
     resources = ", ".join(change.get("resources") or [])
-    what = f"{change.get('event_name', '?')} on {resources}" if resources else str(change.get("event_name", "?"))
+    what = (
+        f"{change.get('event_name', '?')} on {resources}" if resources else str(change.get("event_name", "?"))
+    )
     out = {"change": {"DataType": "String", "StringValue": what}}
     if change.get("actor"):
         out["changed_by"] = {"DataType": "String", "StringValue": str(change["actor"])}

@@ -97,7 +97,9 @@ def _sg_self_ingress(result: CheckResult, region: str) -> Remedy | None:
         "itself, so the job's instances can talk to each other.",
         commands=(
             cli_command(
-                "ec2:AuthorizeSecurityGroupIngress", {"GroupId": group, "IpPermissions": self_rule(group)}, region
+                "ec2:AuthorizeSecurityGroupIngress",
+                {"GroupId": group, "IpPermissions": self_rule(group)},
+                region,
             ),
         ),
         action="ec2:AuthorizeSecurityGroupIngress",
@@ -111,7 +113,9 @@ def _s3_endpoint_routes(result: CheckResult, region: str) -> Remedy | None:
         text=f"Add route table(s) {', '.join(tables)} to S3 gateway endpoint {endpoint}, so S3 traffic from "
         "the model's subnets goes through the endpoint.",
         commands=(
-            cli_command("ec2:ModifyVpcEndpoint", {"VpcEndpointId": endpoint, "AddRouteTableIds": tables}, region),
+            cli_command(
+                "ec2:ModifyVpcEndpoint", {"VpcEndpointId": endpoint, "AddRouteTableIds": tables}, region
+            ),
         ),
         action="ec2:ModifyVpcEndpoint",
     )
@@ -141,7 +145,11 @@ def _vpc_dns_support(result: CheckResult, region: str) -> Remedy | None:
     vpc = _first(result.resource_ids, "vpc-") or "VPC_ID"
     return Remedy(
         text=f"Turn on DNS resolution (enableDnsSupport) for {vpc}; it changes name resolution for the whole VPC.",
-        commands=(cli_command("ec2:ModifyVpcAttribute", {"VpcId": vpc, "EnableDnsSupport": {"Value": True}}, region),),
+        commands=(
+            cli_command(
+                "ec2:ModifyVpcAttribute", {"VpcId": vpc, "EnableDnsSupport": {"Value": True}}, region
+            ),
+        ),
         action="ec2:ModifyVpcAttribute",
     )
 
@@ -177,16 +185,29 @@ def _sg_egress_allows_s3(result: CheckResult, region: str) -> Remedy | None:
                 f"Name=prefix-list-name,Values=com.amazonaws.{region}.s3 "
                 "--query 'PrefixLists[0].PrefixListId' --output text"
             )
-        rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": prefix_list}]}]
-        commands.append(cli_command("ec2:AuthorizeSecurityGroupEgress", {"GroupId": group, "IpPermissions": rule}, region))
+        rule = [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "PrefixListIds": [{"PrefixListId": prefix_list}],
+            }
+        ]
+        commands.append(
+            cli_command("ec2:AuthorizeSecurityGroupEgress", {"GroupId": group, "IpPermissions": rule}, region)
+        )
         texts.append(f"Add an outbound rule to {group} for TCP 443 to the S3 prefix list.")
     if "all traffic to the model's security groups" in result.detail:
         rule = [{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group}]}]
-        commands.append(cli_command("ec2:AuthorizeSecurityGroupEgress", {"GroupId": group, "IpPermissions": rule}, region))
+        commands.append(
+            cli_command("ec2:AuthorizeSecurityGroupEgress", {"GroupId": group, "IpPermissions": rule}, region)
+        )
         texts.append(f"Add an outbound rule to {group} for all traffic to {group} itself.")
     if not commands:
         return None
-    return Remedy(text=" ".join(texts), commands=tuple(commands), note=note, action="ec2:AuthorizeSecurityGroupEgress")
+    return Remedy(
+        text=" ".join(texts), commands=tuple(commands), note=note, action="ec2:AuthorizeSecurityGroupEgress"
+    )
 
 
 _NOTIFY_MODE: dict[str, Callable[[CheckResult, str], Remedy | None]] = {
@@ -220,7 +241,10 @@ def _role_policy(result: CheckResult, remediation: Mapping[str, Any], region: st
 
 def _endpoint_policy(result: CheckResult, remediation: Mapping[str, Any], region: str) -> Remedy:
     endpoint = remediation.get("resource_id") or _first(result.resource_ids, "vpce-") or "VPC_ENDPOINT_ID"
-    params = {"VpcEndpointId": endpoint, "PolicyDocument": json.dumps(remediation["suggestion"], separators=(",", ":"))}
+    params = {
+        "VpcEndpointId": endpoint,
+        "PolicyDocument": json.dumps(remediation["suggestion"], separators=(",", ":")),
+    }
     return Remedy(
         text=_sentence(str(remediation.get("description") or f"Replace the policy of {endpoint}.")),
         commands=(cli_command("ec2:ModifyVpcEndpoint", params, region),),
@@ -254,7 +278,9 @@ def _bucket_statement(result: CheckResult, remediation: Mapping[str, Any], regio
     commands: list[str] = []
     for bucket in buckets:
         b = shlex.quote(bucket)
-        commands.append(f"aws s3api get-bucket-policy --bucket {b} --query Policy --output text > {b}-policy.json")
+        commands.append(
+            f"aws s3api get-bucket-policy --bucket {b} --query Policy --output text > {b}-policy.json"
+        )
         commands.append(f"aws s3api put-bucket-policy --bucket {b} --policy file://{b}-policy.json")
     return Remedy(
         text=_sentence(str(remediation.get("description") or "Add this statement to each bucket's policy."))
@@ -293,24 +319,39 @@ def remedy_for(result: CheckResult, region: str) -> Remedy | None:
     if result.status in (Status.FIXED, Status.WOULD_FIX) and action and isinstance(params, Mapping):
         command = cli_command(str(action), params, region)
         if result.status == Status.FIXED:
-            return Remedy(f"vpcguard did this: {description}." if description else "vpcguard fixed this.",
-                          (command,), action=str(action), applied=True)
-        return Remedy(f"vpcguard would {description} (dry run: nothing was changed)." if description
-                      else "vpcguard would fix this (dry run: nothing was changed).", (command,), action=str(action))
+            return Remedy(
+                f"vpcguard did this: {description}." if description else "vpcguard fixed this.",
+                (command,),
+                action=str(action),
+                applied=True,
+            )
+        return Remedy(
+            f"vpcguard would {description} (dry run: nothing was changed)."
+            if description
+            else "vpcguard would fix this (dry run: nothing was changed).",
+            (command,),
+            action=str(action),
+        )
     if result.status not in (Status.FAIL, Status.WOULD_FIX):
         return None
     if remediation.get("suggestion") is not None and result.check_id in _SUGGESTIONS:
         return _SUGGESTIONS[result.check_id](result, remediation, region)
     if action and isinstance(params, Mapping) and action != "suggest":
-        return Remedy(_sentence(description) if description else f"Run {action}.",
-                      (cli_command(str(action), params, region),), action=str(action))
+        return Remedy(
+            _sentence(description) if description else f"Run {action}.",
+            (cli_command(str(action), params, region),),
+            action=str(action),
+        )
     builder = _NOTIFY_MODE.get(result.check_id)
     built = builder(result, region) if builder else None
     if built is not None:
         return built
     if remediation.get("suggestion") is not None:
-        return Remedy(_sentence(description) if description else "Apply the document below.",
-                      document=_pretty(remediation["suggestion"]), action=str(action) if action else None)
+        return Remedy(
+            _sentence(description) if description else "Apply the document below.",
+            document=_pretty(remediation["suggestion"]),
+            action=str(action) if action else None,
+        )
     if description:
         return Remedy(_sentence(description), action=str(action) if action and action != "suggest" else None)
     return None

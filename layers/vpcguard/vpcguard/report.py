@@ -80,12 +80,9 @@ def wrap_words(text: str, width: int, subsequent_indent: str = "") -> list[str]:
     when it is longer than the line. NO_WRAP: one line."""
     if width == NO_WRAP:
         return [text]
-    return (
-        textwrap.wrap(
-            text, width, subsequent_indent=subsequent_indent, break_long_words=False, break_on_hyphens=False
-        )
-        or [text]
-    )
+    return textwrap.wrap(
+        text, width, subsequent_indent=subsequent_indent, break_long_words=False, break_on_hyphens=False
+    ) or [text]
 
 
 def _paint(text: str, code: str | None, colour: bool) -> str:
@@ -189,7 +186,9 @@ def render_catalog(checks: Iterable[Check], width: int | None = None) -> str:
     rows = catalog_rows(checks)
     id_width = max([len("CHECK"), *(len(r["id"]) for r in rows)])
     header = f"{'CHECK'.ljust(id_width)} {'SEVERITY'.ljust(SEVERITY_WIDTH)} {'FIX'.ljust(6)} {'MODE'.ljust(6)} TITLE"
-    title_width = NO_WRAP if width == NO_WRAP else max(MIN_DETAIL_WIDTH, width - (id_width + SEVERITY_WIDTH + 16))
+    title_width = (
+        NO_WRAP if width == NO_WRAP else max(MIN_DETAIL_WIDTH, width - (id_width + SEVERITY_WIDTH + 16))
+    )
     indent = " " * (id_width + SEVERITY_WIDTH + 6 + 6 + 4)
     lines = [header]
     for r in rows:
@@ -350,7 +349,9 @@ def _columns(rows: Sequence[Sequence[str]], right: Iterable[int] = ()) -> list[s
     right = set(right)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
         for row in rows
     ]
 
@@ -398,7 +399,9 @@ class AccountTable:
         for r in report.results:
             tally = self.checks.get(r.check_id)
             if tally is None:
-                tally = self.checks[r.check_id] = CheckTally(r.check_id, self._titles.get(r.check_id, r.title))
+                tally = self.checks[r.check_id] = CheckTally(
+                    r.check_id, self._titles.get(r.check_id, r.title)
+                )
             tally.statuses[r.status] += 1
             if r.status in FAILING:
                 tally.failing_by_severity[r.severity] += 1
@@ -407,20 +410,28 @@ class AccountTable:
             self.severity_subjects[severity] += 1
         if failing:
             ids = ", ".join(r.check_id for r in sorted(failing, key=lambda r: -r.severity.rank))
-            self.failing.append((worst_severity(failing), subject_label(report), report.vpc_id or "no VPC", ids))
+            self.failing.append(
+                (worst_severity(failing), subject_label(report), report.vpc_id or "no VPC", ids)
+            )
         if errors:
             self.errored_subjects += 1
-            self.errors.extend((subject_label(report), r.check_id, " ".join(r.detail.split())) for r in errors)
+            self.errors.extend(
+                (subject_label(report), r.check_id, " ".join(r.detail.split())) for r in errors
+            )
         for key, n in summarize([report]).items():
             self.totals[key] += n
 
     def render(self, width: int | None = None, colour: bool = False) -> str:
         width = terminal_width() if width is None else width
         blocks: list[str] = []
-        checks = sorted(self.checks.values(), key=lambda t: (self._order.get(t.check_id, len(self._order)), t.check_id))
+        checks = sorted(
+            self.checks.values(), key=lambda t: (self._order.get(t.check_id, len(self._order)), t.check_id)
+        )
         heading = ["CHECK", *(_STATUS_HEADING.get(s, s.value) for s in STATUS_ORDER)]
         rows = [heading] + [[t.check_id, *(str(t.statuses.get(s, 0)) for s in STATUS_ORDER)] for t in checks]
-        blocks.append("\n".join([_paint("By check", _BOLD, colour), *_columns(rows, right=range(1, len(heading)))]))
+        blocks.append(
+            "\n".join([_paint("By check", _BOLD, colour), *_columns(rows, right=range(1, len(heading)))])
+        )
 
         rows = [["SEVERITY", "FAILING RESULTS", "SUBJECTS"]] + [
             [s.value, str(self.severity_results.get(s, 0)), str(self.severity_subjects.get(s, 0))]
@@ -430,7 +441,8 @@ class AccountTable:
 
         vpcs = sorted(self.vpcs.items(), key=lambda kv: (kv[0] == NO_VPC, kv[0]))
         rows = [["VPC", "SUBJECTS", "FAILING", "ERROR", "FAILING RESULTS"]] + [
-            [vpc_id, str(v.subjects), str(v.failing), str(v.errored), str(v.failing_results)] for vpc_id, v in vpcs
+            [vpc_id, str(v.subjects), str(v.failing), str(v.errored), str(v.failing_results)]
+            for vpc_id, v in vpcs
         ]
         blocks.append("\n".join([_paint("By VPC", _BOLD, colour), *_columns(rows, right=(1, 2, 3, 4))]))
 
@@ -459,7 +471,9 @@ class AccountTable:
         return "\n\n".join(blocks) + "\n"
 
 
-def render_account_table(reports: Iterable[SubjectReport], width: int | None = None, colour: bool = False) -> str:
+def render_account_table(
+    reports: Iterable[SubjectReport], width: int | None = None, colour: bool = False
+) -> str:
     """`vpcguard scan --all`'s table for reports at hand (see AccountTable)."""
     table = AccountTable()
     for report in reports:

@@ -280,14 +280,20 @@ def _facts(report: SubjectReport, vpc_names: Mapping[str, str]) -> str:
     region = report.region
     facts: list[tuple[str, str]] = []
     if report.type == "transform_job":
-        facts.append(("Transform job", _link(sagemaker_url(region, "transform_job", report.name), report.name)))
+        facts.append(
+            ("Transform job", _link(sagemaker_url(region, "transform_job", report.name), report.name))
+        )
     if report.model_name:
         facts.append(("Model", _link(sagemaker_url(region, "model", report.model_name), report.model_name)))
     if report.vpc_id:
         name = vpc_names.get(report.vpc_id)
         facts.append(("VPC", _resource(region, report.vpc_id) + (f" {_text(name)}" if name else "")))
     ids = list(dict.fromkeys(i for r in report.results for i in r.resource_ids))
-    for kind, label in (("subnet", "Subnets"), ("security group", "Security groups"), ("endpoint", "Endpoints")):
+    for kind, label in (
+        ("subnet", "Subnets"),
+        ("security group", "Security groups"),
+        ("endpoint", "Endpoints"),
+    ):
         found = [i for i in ids if (link := resource_link(region, i)) is not None and link.kind == kind]
         if found:
             facts.append((label, " ".join(_resource(region, i) for i in found)))
@@ -329,7 +335,9 @@ def _header(reports: Sequence[SubjectReport], title: str, generated: datetime, v
         f"{len(reports)} subject{'' if len(reports) == 1 else 's'} in {vpcs} VPC{'' if vpcs == 1 else 's'} · "
         f"generated {_text(generated.strftime('%Y-%m-%d %H:%M UTC'))} by vpcguard {_text(__version__)}</p>",
         '<div class="cards">'
-        + "".join(f'<div class="card {css}"><b>{n}</b><span>{_text(label)}</span></div>' for label, n, css in cards)
+        + "".join(
+            f'<div class="card {css}"><b>{n}</b><span>{_text(label)}</span></div>' for label, n, css in cards
+        )
         + "</div>",
         "</header>",
     ]
@@ -350,9 +358,9 @@ def _toolbar(findings: Sequence[CheckResult]) -> str:
         '<nav class="toolbar" aria-label="Filter the findings">'
         '<input type="search" id="search" placeholder="Search subjects, checks, resources, text" '
         'aria-label="Search the findings">'
-        f'<fieldset><legend>Status</legend>{chips("status", ((s.value, statuses[s]) for s in SHOWN_STATUSES))}'
+        f"<fieldset><legend>Status</legend>{chips('status', ((s.value, statuses[s]) for s in SHOWN_STATUSES))}"
         "</fieldset>"
-        f'<fieldset><legend>Severity</legend>{chips("severity", ((s.value, severities[s]) for s in SEVERITY_ORDER))}'
+        f"<fieldset><legend>Severity</legend>{chips('severity', ((s.value, severities[s]) for s in SEVERITY_ORDER))}"
         "</fieldset>"
         f'<span id="shown" aria-live="polite">Showing {len(findings)} of {len(findings)} findings</span>'
         "</nav>"
@@ -390,7 +398,9 @@ def render_html(
         '<span class="muted">Links open the AWS console; click a column header to sort.</span></p>',
     ]
 
-    parts.append(f"<h2 id=\"findings\">Findings ({len(findings)} on {len(flagged)} subject{'' if len(flagged) == 1 else 's'})</h2>")
+    parts.append(
+        f'<h2 id="findings">Findings ({len(findings)} on {len(flagged)} subject{"" if len(flagged) == 1 else "s"})</h2>'
+    )
     if not flagged:
         parts.append("<p>None: every evaluated check passed or was not applicable.</p>")
     for report in by_worst(flagged):
@@ -403,8 +413,16 @@ def render_html(
         if report.vpc_id and names.get(report.vpc_id):
             vpc = f"{report.vpc_id} {names[report.vpc_id]}"
         search = " ".join(
-            x for x in (report.name, report.model_name, report.vpc_id or "", names.get(report.vpc_id or "", ""),
-                        report.tags.get("vpcguard:team", ""), report.arn) if x
+            x
+            for x in (
+                report.name,
+                report.model_name,
+                report.vpc_id or "",
+                names.get(report.vpc_id or "", ""),
+                report.tags.get("vpcguard:team", ""),
+                report.arn,
+            )
+            if x
         )
         parts.append(
             f'<details open class="subject" data-search="{_text(search)}"><summary>{_text(subject_label(report))} '
@@ -421,13 +439,13 @@ def render_html(
         )
         parts.append("</details>")
 
-    parts.append(f"<h2 id=\"vpcs\">By VPC ({len(summary.vpcs)})</h2>")
+    parts.append(f'<h2 id="vpcs">By VPC ({len(summary.vpcs)})</h2>')
     for vpc in summary.vpcs:
         region = vpc.subjects[0].region if vpc.subjects else ""
         name = names.get(vpc.vpc_id)
         heading = _resource(region, vpc.vpc_id) if vpc.vpc_id != NO_VPC else _text(vpc.vpc_id)
         parts.append(
-            f"<h3>{heading}{f' {_text(name)}' if name else ''} <span class=\"muted\">{len(vpc.subjects)} "
+            f'<h3>{heading}{f" {_text(name)}" if name else ""} <span class="muted">{len(vpc.subjects)} '
             f"subject{'' if len(vpc.subjects) == 1 else 's'}, "
             f"{vpc.failing} failing, {vpc.errored} with errors</span></h3>"
         )
@@ -450,7 +468,17 @@ def render_html(
             )
         parts.append(
             _table(
-                ["Type", "Name", "Model", "Instances", "Worst", "Failing", "Errors", "Checks failing or errored", "Team"],
+                [
+                    "Type",
+                    "Name",
+                    "Model",
+                    "Instances",
+                    "Worst",
+                    "Failing",
+                    "Errors",
+                    "Checks failing or errored",
+                    "Team",
+                ],
                 rows,
                 css="sortable vpc",
                 vpc=vpc.vpc_id,
@@ -477,7 +505,11 @@ def render_html(
         counts = "".join(_count(tally.statuses.get(s, 0)) for s in STATUS_ORDER)
         check_rows.append(f"{_cell(tally.check_id)}{_cell(tally.title)}{_severity(worst)}{counts}")
     parts.append(
-        _table(["Check", "Title", "Worst failing", *(s.value for s in STATUS_ORDER)], check_rows, css="sortable checks")
+        _table(
+            ["Check", "Title", "Worst failing", *(s.value for s in STATUS_ORDER)],
+            check_rows,
+            css="sortable checks",
+        )
     )
 
     parts.append(f"</main><script>{_JS}</script></body></html>")
@@ -491,6 +523,11 @@ def by_worst(reports: Iterable[SubjectReport]) -> list[SubjectReport]:
         failing = failing_results(report)
         worst = worst_severity(failing)
         at_worst = sum(1 for r in failing if r.severity == worst)
-        return (-(worst.rank + 1) if worst else 0, -at_worst, -len(error_results(report)), subject_label(report))
+        return (
+            -(worst.rank + 1) if worst else 0,
+            -at_worst,
+            -len(error_results(report)),
+            subject_label(report),
+        )
 
     return sorted(reports, key=rank)

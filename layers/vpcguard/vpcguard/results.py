@@ -161,7 +161,12 @@ class SubjectReport:
 # --- validating the subject object when it is read back (the notifier reads SNS messages) ---
 
 _MISSING: Any = object()
-_TYPE_NAMES = {str: "a valid string", bool: "a valid boolean", dict: "a valid dictionary", list: "a valid list"}
+_TYPE_NAMES = {
+    str: "a valid string",
+    bool: "a valid boolean",
+    dict: "a valid dictionary",
+    list: "a valid list",
+}
 
 
 def _require_object(data: Any, where: str) -> Mapping[str, Any]:
@@ -171,7 +176,13 @@ def _require_object(data: Any, where: str) -> Mapping[str, Any]:
 
 
 def _typed(
-    fields: Mapping[str, Any], name: str, kind: type, where: str, *, optional: bool = False, required: bool = False
+    fields: Mapping[str, Any],
+    name: str,
+    kind: type,
+    where: str,
+    *,
+    optional: bool = False,
+    required: bool = False,
 ) -> Any:
     value = fields.get(name, _MISSING)
     if value is _MISSING:
@@ -203,7 +214,6 @@ def _str_list(fields: Mapping[str, Any], name: str, where: str) -> list[str]:
     return list(value)
 
 
-
 def summarize(reports: Iterable[SubjectReport]) -> dict[str, int]:
     """The "summary" object of the JSON contract: counts of results by status."""
     reports = list(reports)
@@ -226,4 +236,3 @@ def scan_document(reports: Iterable[SubjectReport]) -> dict[str, Any]:
     """`vpcguard scan --format json`: {"subjects": [...], "summary": {...}}."""
     reports = list(reports)
     return {"subjects": [r.to_dict() for r in reports], "summary": summarize(reports)}
-

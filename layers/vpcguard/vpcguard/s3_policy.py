@@ -170,7 +170,9 @@ def package_repo_exposures(document: Mapping[str, Any] | None) -> list[RepoExpos
         if any(d.resource_covers(repo) for d in denies):
             continue
         for allow in allows:
-            exposed = [r for r in allow.resources_meeting(repo) if not any(d.resource_covers(r) for d in denies)]
+            exposed = [
+                r for r in allow.resources_meeting(repo) if not any(d.resource_covers(r) for d in denies)
+            ]
             if exposed:
                 out.append(RepoExposure(repo, allow.label))
                 break

@@ -138,7 +138,9 @@ class Settings:
             try:
                 values["index_ttl_days"] = int(v)
             except ValueError:
-                raise ValueError(f"VPCGUARD_INDEX_TTL_DAYS must be a whole number of days, not {v!r}") from None
+                raise ValueError(
+                    f"VPCGUARD_INDEX_TTL_DAYS must be a whole number of days, not {v!r}"
+                ) from None
         if (v := text("VPCGUARD_SLACK_TEAM_SECRETS")) is not None:
             try:
                 teams = json.loads(v)

@@ -89,7 +89,9 @@ class SubjectResolver:
             return self._unresolved("model", name, name_or_arn, exc)
         return self.model_from_description(desc)
 
-    def model_from_description(self, desc: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> Subject:
+    def model_from_description(
+        self, desc: Mapping[str, Any], tags: Mapping[str, str] | None = None
+    ) -> Subject:
         arn = desc["ModelArn"]
         vpc = desc.get("VpcConfig") or None
         base = dict(
@@ -110,7 +112,9 @@ class SubjectResolver:
             tag_map = dict(tags) if tags is not None else self.model_tags(arn)
         except (ClientError, BotoCoreError) as exc:
             raise_if_setup_error(exc)
-            return Subject(**base, error=f"cannot read the model's tags: {describe_error(exc, 'sagemaker:ListTags')}")
+            return Subject(
+                **base, error=f"cannot read the model's tags: {describe_error(exc, 'sagemaker:ListTags')}"
+            )
         return Subject(**base, tags=frozen_map(tag_map))
 
     def transform_job(self, name_or_arn: str) -> Subject:

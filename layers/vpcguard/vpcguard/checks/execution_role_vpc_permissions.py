@@ -32,9 +32,7 @@ def identity_policies(role: RolePolicies) -> dict[str, object]:
 def suggested_policy(actions: list[str]) -> dict[str, object]:
     return {
         "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "SageMakerVpcAccess", "Effect": "Allow", "Action": actions, "Resource": "*"}
-        ],
+        "Statement": [{"Sid": "SageMakerVpcAccess", "Effect": "Allow", "Action": actions, "Resource": "*"}],
     }
 
 
@@ -73,15 +71,15 @@ class ExecutionRoleVpcPermissions(Check):
         where = f"role {role.name} ({role.arn})"
 
         if not blocked and not unsure:
-            bounded = f" and its permissions boundary {role.boundary_arn} allow" if role.boundary_arn else " allows"
-            return passed(
-                f"{where}{bounded} all {len(ENI_ACTIONS)} ENI actions ({LIMITS})", [role.arn]
+            bounded = (
+                f" and its permissions boundary {role.boundary_arn} allow" if role.boundary_arn else " allows"
             )
+            return passed(f"{where}{bounded} all {len(ENI_ACTIONS)} ENI actions ({LIMITS})", [role.arn])
 
         not_allowed = {d.action for d in (*blocked, *unsure)}
         missing = [a for a in ENI_ACTIONS if a in not_allowed]
         denied = [d for d in blocked if d.verdict == Verdict.DENIED]
-        steps = [f"grant {', '.join(missing)} with Resource \"*\" (the suggested policy)"]
+        steps = [f'grant {", ".join(missing)} with Resource "*" (the suggested policy)']
         if denied:
             steps.append(
                 "remove or narrow the Deny statement(s): "

@@ -54,9 +54,9 @@ def flow_log_as_api(log: FlowLog) -> dict[str, Any]:
 def _same_destination(read: dict[str, Any], destination: dict[str, Any]) -> bool:
     if destination["LogDestinationType"] == "s3":
         return read.get("LogDestination") == destination["LogDestination"]
-    return read.get("LogGroupName") == destination["LogGroupName"] or str(read.get("LogDestination", "")).endswith(
-        f":log-group:{destination['LogGroupName']}"
-    )
+    return read.get("LogGroupName") == destination["LogGroupName"] or str(
+        read.get("LogDestination", "")
+    ).endswith(f":log-group:{destination['LogGroupName']}")
 
 
 def why_not_counted(log: FlowLog) -> str | None:

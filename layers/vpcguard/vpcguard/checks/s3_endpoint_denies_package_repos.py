@@ -32,7 +32,9 @@ class S3EndpointDeniesPackageRepos(Check):
                 by_statement: dict[str, list[str]] = {}
                 for e in found:
                     by_statement.setdefault(e.statement, []).append(e.repo)
-                why = "; ".join(f"{', '.join(repos)} through {label}" for label, repos in by_statement.items())
+                why = "; ".join(
+                    f"{', '.join(repos)} through {label}" for label, repos in by_statement.items()
+                )
                 exposed.append((ep.id, why))
         if not exposed:
             return passed(

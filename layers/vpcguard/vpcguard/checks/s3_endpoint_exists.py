@@ -28,8 +28,13 @@ def created_endpoint_policy() -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "AllowWhatTheInternetPathAllowed", "Effect": "Allow", "Principal": "*", "Action": "*",
-             "Resource": "*"},
+            {
+                "Sid": "AllowWhatTheInternetPathAllowed",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": "*",
+            },
             package_repo_deny_statement(),
         ],
     }
@@ -93,7 +98,9 @@ class S3EndpointExists(Check):
         if not vpc_id:
             raise NoSafeFix("the VPC is not known")
         # A deleted endpoint stays listed for a while; it does not stand in the way.
-        unusable = [ep for ep in snap.s3_endpoints(available_only=False) if ep.state.lower() not in _GONE_STATES]
+        unusable = [
+            ep for ep in snap.s3_endpoints(available_only=False) if ep.state.lower() not in _GONE_STATES
+        ]
         if unusable:
             raise NoSafeFix(
                 "an S3 endpoint exists but is not available ("
@@ -104,7 +111,9 @@ class S3EndpointExists(Check):
             {t.id for t in snap.effective_route_tables().values() if t is not None and t.vpc_id == vpc_id}
         )
         if not tables:
-            raise NoSafeFix(f"the model's subnets in {vpc_id} have no route table to put a gateway endpoint on")
+            raise NoSafeFix(
+                f"the model's subnets in {vpc_id} have no route table to put a gateway endpoint on"
+            )
         service = snap.s3_service_name
         params = {
             "VpcId": vpc_id,
@@ -118,7 +127,10 @@ class S3EndpointExists(Check):
 
         def s3_endpoints(ec2: Any) -> list[dict[str, Any]]:
             found = ec2.describe_vpc_endpoints(
-                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "service-name", "Values": [service]}]
+                Filters=[
+                    {"Name": "vpc-id", "Values": [vpc_id]},
+                    {"Name": "service-name", "Values": [service]},
+                ]
             )["VpcEndpoints"]
             return [e for e in found if str(e.get("State", "")).lower() not in _GONE_STATES]
 

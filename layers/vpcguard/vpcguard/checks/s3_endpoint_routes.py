@@ -182,7 +182,9 @@ class S3EndpointRoutes(Check):
                 else:
                     if resp.get("Return") is False:
                         raise write_refused(
-                            "ModifyVpcEndpoint", "ReturnFalse", f"EC2 did not add {', '.join(to_add)} to {endpoint_id}"
+                            "ModifyVpcEndpoint",
+                            "ReturnFalse",
+                            f"EC2 did not add {', '.join(to_add)} to {endpoint_id}",
                         )
             after: dict[str, Any] = {"VpcEndpointId": endpoint_id, "RouteTableIds": read_route_tables(ec2)}
             if not to_add:

@@ -43,5 +43,7 @@ class SubnetIpCapacity(Check):
                 "free addresses.",
                 [s.id for s in short],
             )
-        counts = ", ".join(f"{s.id}: {s.available_ip_count}" for s in sorted(snap.subnets.values(), key=lambda s: s.id))
+        counts = ", ".join(
+            f"{s.id}: {s.available_ip_count}" for s in sorted(snap.subnets.values(), key=lambda s: s.id)
+        )
         return passed(f"every subnet has at least {needed} free IPs ({counts})", sorted(snap.subnets))

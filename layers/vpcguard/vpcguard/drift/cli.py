@@ -39,7 +39,9 @@ def scan_affected(args: argparse.Namespace) -> int:
             found = from_index(index, key, jobs=jobs)
         except (ClientError, BotoCoreError) as exc:
             # Never "nothing depends on it" because the index could not be read.
-            raise CliError(f"cannot read the dependency index {args.index_table}: {describe_error(exc)}") from None
+            raise CliError(
+                f"cannot read the dependency index {args.index_table}: {describe_error(exc)}"
+            ) from None
         engine = Engine(clients, settings, trigger=trigger, audit_sink=audit_sink, index_sink=index)
         reports = [
             engine.evaluate_model(s.arn) if s.type == "model" else engine.evaluate_transform_job(s.arn)

@@ -221,7 +221,8 @@ class DependencyIndex:
             {"DeleteRequest": {"Key": {"subject": _s(subject_arn), "dependency": _s(k)}}} for k in keys
         ]
         self._batch_write(
-            requests, manifest={"DeleteRequest": {"Key": {"subject": _s(subject_arn), "dependency": _s(MANIFEST)}}}
+            requests,
+            manifest={"DeleteRequest": {"Key": {"subject": _s(subject_arn), "dependency": _s(MANIFEST)}}},
         )
         return "removed"
 
@@ -244,7 +245,8 @@ class DependencyIndex:
                 subject_arn = (subject.get("Item") or subject.get("Key"))["subject"]["S"]
                 try:
                     self._dynamodb.delete_item(
-                        TableName=self.table_name, Key={"subject": _s(subject_arn), "dependency": _s(MANIFEST)}
+                        TableName=self.table_name,
+                        Key={"subject": _s(subject_arn), "dependency": _s(MANIFEST)},
                     )
                 except Exception as exc:  # the write already failed; say so below
                     log.error("could not reset the index manifest of %s: %s", subject_arn, exc)

@@ -38,8 +38,15 @@ def chatbot_notification(subject: SubjectReport, suppressed: list[Suppressed] | 
     headline = slack_headline(subject) if subject.results else "vpcguard"
     title = fit(f"{headline}: {kind} {subject.name} ({subject.account}, {subject.region})", MAX_TITLE)
 
-    lines = [f"*{kind.capitalize()}* [{subject.name}]({console_url(subject.region, subject.type, subject.name)})"]
-    for label, group in (("Failing", fails), ("Auto-fixed", fixed), ("Would fix (dry run)", would), ("Could not check", errors)):
+    lines = [
+        f"*{kind.capitalize()}* [{subject.name}]({console_url(subject.region, subject.type, subject.name)})"
+    ]
+    for label, group in (
+        ("Failing", fails),
+        ("Auto-fixed", fixed),
+        ("Would fix (dry run)", would),
+        ("Could not check", errors),
+    ):
         if group:
             lines.append(f"*{label}:*")
             lines += [f"• {r.severity.value} {r.title} (`{r.check_id}`): {r.detail}" for r in group]
@@ -99,7 +106,9 @@ def _fit_lines(lines: list[str], limit: int) -> str:
     return "\n".join(out)
 
 
-def publish_chatbot(sns_client: Any, topic_arn: str, subject: SubjectReport, suppressed: list[Suppressed] | tuple = ()) -> str:
+def publish_chatbot(
+    sns_client: Any, topic_arn: str, subject: SubjectReport, suppressed: list[Suppressed] | tuple = ()
+) -> str:
     """Publish to the Chatbot topic; returns the SNS MessageId."""
     body = chatbot_notification(subject, suppressed)
     return sns_client.publish(TopicArn=topic_arn, Message=json.dumps(body))["MessageId"]

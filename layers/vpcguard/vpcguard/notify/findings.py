@@ -163,6 +163,7 @@ def headline(subject: SubjectReport) -> str:
 def digest_text(suppressed: Sequence[Suppressed]) -> str:
     total = sum(s.count for s in suppressed)
     items = ", ".join(
-        f"{s.count} × `{s.check_id}` {s.status}" for s in sorted(suppressed, key=lambda s: (-s.count, s.check_id))
+        f"{s.count} × `{s.check_id}` {s.status}"
+        for s in sorted(suppressed, key=lambda s: (-s.count, s.check_id))
     )
     return f"Suppressed since last message: {total} repeat{'s' if total != 1 else ''} ({items})"

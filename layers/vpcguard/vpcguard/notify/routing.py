@@ -74,7 +74,9 @@ class WebhookSecrets:
                 value = parameters.get_secret(route.secret_arn, max_age=self.max_age)
         except GetParameterError as exc:
             # Powertools' message names the secret and the AWS error, not its value.
-            raise WebhookSecretError(f"cannot read the Slack webhook secret {route.secret_arn}: {exc}") from None
+            raise WebhookSecretError(
+                f"cannot read the Slack webhook secret {route.secret_arn}: {exc}"
+            ) from None
         return _url_from_secret(value, route)
 
 

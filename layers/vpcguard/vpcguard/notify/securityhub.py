@@ -184,7 +184,9 @@ class SecurityHubPublisher:
         return found
 
     def publish(self, subject: SubjectReport) -> ImportSummary:
-        relevant = [r for r in subject.results if r.status in (*_FAILING, Status.FIXED, Status.PASS, Status.EXEMPT)]
+        relevant = [
+            r for r in subject.results if r.status in (*_FAILING, Status.FIXED, Status.PASS, Status.EXEMPT)
+        ]
         if not relevant:
             return ImportSummary()
         existing = self.existing(finding_id(subject, r.check_id) for r in relevant)
@@ -215,13 +217,18 @@ class SecurityHubPublisher:
             response = self.client.batch_import_findings(Findings=list(chunk))
             if response.get("FailedCount"):
                 reasons = "; ".join(
-                    f"{f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}" for f in response.get("FailedFindings", [])
+                    f"{f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}"
+                    for f in response.get("FailedFindings", [])
                 )
-                raise SecurityHubImportError(f"Security Hub rejected {response['FailedCount']} finding(s): {reasons}")
+                raise SecurityHubImportError(
+                    f"Security Hub rejected {response['FailedCount']} finding(s): {reasons}"
+                )
             summary.imported += [f["Id"] for f in chunk]
         pa = product_arn(*reversed(self.home)) if self.home else product_arn(subject.region, subject.account)
         summary.resolved = self._set_workflow(resolve, pa, "RESOLVED", "vpcguard: the check passes again")
-        summary.suppressed = self._set_workflow(suppress, pa, "SUPPRESSED", "vpcguard: exempted by the vpcguard:exempt tag")
+        summary.suppressed = self._set_workflow(
+            suppress, pa, "SUPPRESSED", "vpcguard: exempted by the vpcguard:exempt tag"
+        )
         return summary
 
     def _set_workflow(self, ids: list[str], pa: str, status: str, note: str) -> list[str]:
@@ -234,7 +241,9 @@ class SecurityHubPublisher:
             )
             unprocessed = response.get("UnprocessedFindings", [])
             if unprocessed:
-                reasons = "; ".join(f"{u['FindingIdentifier']['Id']}: {u.get('ErrorMessage')}" for u in unprocessed)
+                reasons = "; ".join(
+                    f"{u['FindingIdentifier']['Id']}: {u.get('ErrorMessage')}" for u in unprocessed
+                )
                 raise SecurityHubImportError(f"Security Hub did not set {status} on: {reasons}")
             done += [p["Id"] for p in response.get("ProcessedFindings", [])]
         return done

@@ -132,7 +132,9 @@ class SlackSender:
                     log.warning("Slack (%s) rate limited: retry after %.1fs", destination, wait)
                 elif status >= 500:
                     wait = self._backoff(attempt)
-                    log.warning("Slack (%s) answered %s; attempt %d/%d", destination, last, attempt, self.attempts)
+                    log.warning(
+                        "Slack (%s) answered %s; attempt %d/%d", destination, last, attempt, self.attempts
+                    )
                 else:
                     raise SlackDeliveryError(
                         f"Slack ({destination}) refused the message permanently: {last}",
@@ -142,7 +144,9 @@ class SlackSender:
             if attempt < self.attempts:
                 self._ensure_time(remaining_seconds, wait + self.timeout, destination, attempt + 1, last)
                 self.sleep(wait)
-        raise SlackDeliveryError(f"Slack ({destination}) did not accept the message after {self.attempts} attempts: {last}")
+        raise SlackDeliveryError(
+            f"Slack ({destination}) did not accept the message after {self.attempts} attempts: {last}"
+        )
 
     def _ensure_time(
         self, remaining: Callable[[], float] | None, needed: float, destination: str, attempt: int, last: str

@@ -100,9 +100,13 @@ def _header(subject: SubjectReport) -> HeaderBlock:
 
 def _facts(subject: SubjectReport) -> SectionBlock:
     kind = kind_label(subject)
-    lines = [f"*{kind.capitalize()}* {link(console_url(subject.region, subject.type, subject.name), subject.name)}"]
+    lines = [
+        f"*{kind.capitalize()}* {link(console_url(subject.region, subject.type, subject.name), subject.name)}"
+    ]
     if subject.type == "transform_job" and subject.model_name:
-        lines.append(f"*Model* {link(console_url(subject.region, 'model', subject.model_name), subject.model_name)}")
+        lines.append(
+            f"*Model* {link(console_url(subject.region, 'model', subject.model_name), subject.model_name)}"
+        )
     role = execution_role(subject)
     if role:
         found = resource_link(subject.region, role)
@@ -136,7 +140,11 @@ def execution_role(subject: SubjectReport) -> str | None:
 
 def fail_section_text(result: CheckResult, region: str = "") -> str:
     head = f"*{result.severity.value}* · *{escape(result.title)}* (`{result.check_id}`)"
-    resources = f"*Resources:* {resource_list(result.resource_ids, region, _RESOURCES_CAP)}" if result.resource_ids else ""
+    resources = (
+        f"*Resources:* {resource_list(result.resource_ids, region, _RESOURCES_CAP)}"
+        if result.resource_ids
+        else ""
+    )
     fixed_part = len(head) + len(resources) + len("*Evidence:* ") + len("*What to do:* ") + 4
     todo = what_to_do(result, region, MAX_SECTION_TEXT - fixed_part - _EVIDENCE_FLOOR)
     evidence_room = max(_EVIDENCE_FLOOR, min(_EVIDENCE_CAP, MAX_SECTION_TEXT - fixed_part - len(todo or "")))
@@ -230,7 +238,9 @@ def build_blocks(
     hidden = fails[len(shown) :]
     if hidden:
         ids = ", ".join(f"`{r.check_id}`" for r in hidden)
-        more.append(_context(f"…and {len(hidden)} more failing check{'s' if len(hidden) != 1 else ''}: {ids}"))
+        more.append(
+            _context(f"…and {len(hidden)} more failing check{'s' if len(hidden) != 1 else ''}: {ids}")
+        )
     blocks = [*head, *shown, *more, *lists, *tail]
     for block in blocks:
         block.validate_json()
@@ -260,7 +270,9 @@ def build_message(
     report = subject if isinstance(subject, SubjectReport) else parse_subject(subject)
     text = _fallback_text(report)
     if change:
-        text = fit(f"{text} after {change['change']} by {change.get('changed_by') or 'unknown'}", MAX_SECTION_TEXT)
+        text = fit(
+            f"{text} after {change['change']} by {change.get('changed_by') or 'unknown'}", MAX_SECTION_TEXT
+        )
     return {
         "text": text,
         "blocks": [b.to_dict() for b in build_blocks(report, suppressed, change)],
