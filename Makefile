@@ -53,7 +53,11 @@ bytecode:
 
 lint: venv $(SAM_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy layers/vpcguard/vpcguard
+	@# Each handler on its own: all of them are modules named `app`.
+	for handler in functions/*/app.py; do $(VENV)/bin/mypy $$handler || exit 1; done
 	$(PY) scripts/gen_checks_doc.py --check
 	$(SAM_VENV)/bin/cfn-lint template.yaml member.yaml
 

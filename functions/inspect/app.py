@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -59,7 +59,8 @@ def _untraced(function: Callable[..., Any]) -> Callable[..., Any]:
 # XRaySdkTracing. Importing the X-Ray SDK builds two botocore clients, which costs more cold
 # start than everything else here together (docs/deploy.md). Lambda's own X-Ray segments
 # (Tracing: Active) are there either way.
-capture_lambda_handler = capture_method = _untraced
+capture_lambda_handler: Callable[..., Any] = _untraced
+capture_method: Callable[..., Any] = _untraced
 if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in ("1", "true", "yes", "on"):
     from aws_lambda_powertools import Tracer
 
@@ -173,7 +174,7 @@ def handle_record(record: SQSRecord, inspector: Inspector) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     idempotency.register_lambda_context(context)
     clients = aws_clients()
     # The function runs with its own role in its own account: its ARN names that account,

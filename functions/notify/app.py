@@ -14,6 +14,7 @@ ERROR line with its message id. Webhook URLs are credentials: every log line is 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -80,7 +81,7 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
     redaction.install([logger])  # handlers added since import (the runtime's, a test's) too
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

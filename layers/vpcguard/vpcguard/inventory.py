@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -228,7 +229,7 @@ class Inventory:
                 )
             }
             for sid in unknown:
-                self._subnets.get(sid, lambda sid=sid: found.get(sid))
+                self._subnets.get(sid, partial(found.get, sid))
 
     def groups_outside_vpc(self, group_ids: Iterable[str]) -> dict[str, SecurityGroup | None]:
         ids = list(dict.fromkeys(group_ids))
@@ -238,7 +239,7 @@ class Inventory:
                 g.id: g for g in self._read_groups(Filters=[{"Name": "group-id", "Values": unknown}]).values()
             }
             for gid in unknown:
-                self._groups.get(gid, lambda gid=gid: found.get(gid))
+                self._groups.get(gid, partial(found.get, gid))
         return {gid: self._groups.get(gid, lambda: None) for gid in ids}
 
     @staticmethod
@@ -354,7 +355,7 @@ class Inventory:
                 )
             return tuple(eps)
 
-        parts = {
+        parts: dict[str, Any] = {
             F.VPC: attempt(read_vpc),
             F.DNS_SUPPORT: attempt(read_dns),
             F.SECURITY_GROUPS: attempt(lambda: self._read_groups(Filters=by_vpc)),
@@ -426,9 +427,7 @@ class Inventory:
             pname: _parse_policy(
                 self._call(
                     "iam:GetRolePolicy",
-                    lambda pname=pname: iam.get_role_policy(RoleName=name, PolicyName=pname)[
-                        "PolicyDocument"
-                    ],
+                    partial(_policy_document, iam, name, pname),
                 )
             )
             for pname in inline_names
@@ -594,12 +593,12 @@ class Inventory:
                 errors.setdefault(name, reason)
             if not outside:
                 errors.setdefault(F.SECURITY_GROUPS, reason)
-            groups = {gid: g for gid, g in outside.items() if g is not None}
+            found_groups = {gid: g for gid, g in outside.items() if g is not None}
             return Snapshot(
                 **base,
                 subnets=frozen_map(subnets),
                 missing_subnet_ids=tuple(missing_subnets),
-                security_groups=frozen_map(groups),
+                security_groups=frozen_map(found_groups),
                 missing_security_group_ids=tuple(gid for gid, g in outside.items() if g is None),
                 role=self._role_fact(subject, errors),
                 bucket_policies=self._bucket_fact(subject, errors),
@@ -718,3 +717,7 @@ class Inventory:
         if problems:
             errors[F.BUCKET_POLICIES] = "; ".join(problems)
         return frozen_map(out)
+
+
+def _policy_document(iam: Any, role_name: str, policy_name: str) -> Any:
+    return iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]

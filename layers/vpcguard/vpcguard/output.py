@@ -123,6 +123,8 @@ def _compact(value: Any) -> str:
 
 
 class _AuditMixin:
+    audit: list[dict[str, Any]]
+
     def _keep_audit(self, report: SubjectReport) -> None:
         # Only fixes (made or planned) leave records: a read-only scan keeps none.
         self.audit.extend(record.to_dict() for record in report.audit)
@@ -130,7 +132,7 @@ class _AuditMixin:
 
 class JsonlWriter(Writer, _AuditMixin):
     def start(self) -> None:
-        self.audit: list[dict[str, Any]] = []
+        self.audit = []
 
     def write(self, report: SubjectReport) -> None:
         self.stream.write(_compact(report.to_dict()) + "\n")

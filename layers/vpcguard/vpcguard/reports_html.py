@@ -409,9 +409,9 @@ def render_html(
             key=lambda r: (STATUS_ORDER.index(r.status), -r.severity.rank, r.check_id),
         )
         arn = f' <code class="muted">{_text(report.arn)}</code>' if report.arn else ""
-        vpc = report.vpc_id or "no VPC"
+        vpc_label = report.vpc_id or "no VPC"
         if report.vpc_id and names.get(report.vpc_id):
-            vpc = f"{report.vpc_id} {names[report.vpc_id]}"
+            vpc_label = f"{report.vpc_id} {names[report.vpc_id]}"
         search = " ".join(
             x
             for x in (
@@ -426,7 +426,7 @@ def render_html(
         )
         parts.append(
             f'<details open class="subject" data-search="{_text(search)}"><summary>{_text(subject_label(report))} '
-            f"({_text(vpc)}){arn}</summary>"
+            f"({_text(vpc_label)}){arn}</summary>"
         )
         parts.append(_facts(report, names))
         parts.append(

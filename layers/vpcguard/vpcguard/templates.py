@@ -30,7 +30,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner json itself uses
 from json.scanner import NUMBER_RE
 from typing import Any, Literal
 
@@ -476,7 +476,7 @@ def _id_list(resolver: CfnResolver, raw: Any, where: str, problems: list[str]) -
     """Subnets or SecurityGroupIds: each item resolved on its own, so the message can name
     the one that is not known (`VpcConfig.Subnets[1] is !Ref PrivateB, ...`)."""
     if isinstance(raw, list):
-        out = []
+        out: list[str] = []
         for position, item in enumerate(raw):
             try:
                 value = resolver.resolve(item)

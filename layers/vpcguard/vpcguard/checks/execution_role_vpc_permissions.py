@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from .. import facts as F
 from ..facts import RolePolicies, Snapshot
 from ..iam_eval import ActionDecision, Verdict, evaluate_actions
@@ -22,9 +24,9 @@ ENI_ACTIONS = (
 LIMITS = "evaluated from identity policies and boundary; SCPs and session policies not evaluated"
 
 
-def identity_policies(role: RolePolicies) -> dict[str, object]:
+def identity_policies(role: RolePolicies) -> dict[str, Any]:
     """Display name -> document, for every identity policy of the role."""
-    named: dict[str, object] = {f"inline policy {name}": doc for name, doc in role.inline.items()}
+    named: dict[str, Any] = {f"inline policy {name}": doc for name, doc in role.inline.items()}
     named.update({f"managed policy {arn}": doc for arn, doc in role.attached.items()})
     return named
 

@@ -119,7 +119,7 @@ class S3EndpointRoutes(Check):
             )
         if uncovered:
             listing = "; ".join(f"{sid} uses {describe_table(snap, sid, tables[sid])}" for sid in uncovered)
-            missing_tables = sorted({tables[sid].id for sid in uncovered if tables[sid] is not None})
+            missing_tables = sorted({t.id for t in (tables[sid] for sid in uncovered) if t is not None})
             return failed(
                 f"S3 gateway endpoint {gateway_list}; the effective route table of these model subnets is not "
                 f"on it: {listing}. "

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..audit import audit_sink_for
 from ..aws import describe_error
+from ..backfill import JobScope
 from ..engine import Engine
 from ..results import SubjectReport
 from .affected import by_listing, from_index
@@ -27,7 +28,7 @@ def scan_affected(args: argparse.Namespace) -> int:
         key = resource_key(args.affected_by)
     except ValueError as exc:
         raise CliError(f"--affected-by: {exc}") from None
-    jobs = args.jobs or "none"
+    jobs: JobScope = args.jobs or "none"
     settings = settings_from_args(args)
     clients = build_clients(args)
     trigger = f"{cli_trigger(clients, settings)} (scan --affected-by {key})"

@@ -69,9 +69,9 @@ def resource_key(text: str, *, account: str = "", region: str = "", partition: s
             "IAM role or KMS key"
         )
     if value.startswith("s3://"):
-        bucket = bucket_of(value)
-        if bucket:
-            return bucket_key(bucket, partition)
+        uri_bucket = bucket_of(value)
+        if uri_bucket:
+            return bucket_key(uri_bucket, partition)
     if value.startswith("alias/") or _is_key_id(value):
         if not (account and region):
             raise ValueError(f"KMS key {value!r}: give its ARN")

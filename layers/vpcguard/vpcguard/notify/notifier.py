@@ -124,7 +124,7 @@ class Notifier:
 
                     def publish(shown: SubjectReport, digest: list[Suppressed]) -> str:
                         publish_chatbot(
-                            self.clients.client("sns"), self.settings.chatbot_topic_arn, shown, digest
+                            self.clients.client("sns"), self.settings.chatbot_topic_arn or "", shown, digest
                         )
                         return "published"
 

@@ -10,7 +10,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 REDACTED = "<redacted>"
 # Incoming webhooks: /services/T.../B.../token (on any host: tests and proxies too); any
@@ -57,7 +57,14 @@ class RedactWebhooks(logging.Filter):
         return True
 
 
-def install(loggers: Iterable[logging.Logger] = ()) -> None:
+class HasHandlers(Protocol):
+    """A logging.Logger, or Powertools' Logger (which keeps its handlers on a property)."""
+
+    @property
+    def handlers(self) -> list[logging.Handler]: ...
+
+
+def install(loggers: Iterable[HasHandlers] = ()) -> None:
     """Put the filter on every handler of the root logger and of `loggers` (idempotent: call
     it again after handlers were added), and keep the AWS SDK's and urllib3's loggers at
     WARNING (at DEBUG they log request and response bodies, secret values included)."""
