@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,6 +39,12 @@ def load_app():
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+    # Powertools keeps the first handler made for a service name, and with it the sys.stdout
+    # of that moment: a test's capture, closed when that test ended. In Lambda stdout never
+    # closes; here each load points the function's log handler at the stdout of now.
+    for handler in logging.getLogger(module.logger.service).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = sys.stdout  # not setStream: it would flush the closed one
     return module
 
 

@@ -90,9 +90,10 @@ __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
 
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_MAX_WORKERS = 8
-REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html")
+REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html", "sarif")
 # What a report file's extension says about its format, when --format does not.
 FORMAT_BY_EXTENSION = {
+    ".sarif": "sarif",
     ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -108,6 +109,7 @@ FILE_NAME_BY_FORMAT = {
     "jsonl": "vpcguard.jsonl",
     "csv": "vpcguard.csv",
     "html": "vpcguard.html",
+    "sarif": "vpcguard.sarif",
 }
 # `--output text` and friends: AWS CLI output formats vpcguard does not have.
 AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
@@ -194,7 +196,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         help="table (default), json (the contract document, compact unless --pretty), jsonl (one subject "
         "per line as each is evaluated, then a summary line: constant memory, for large accounts), "
         "csv (one row per result, streamed) or html (one self-contained page; holds every report "
-        "in memory until the end). Several, comma-separated, with --output-dir. Default: from "
+        "in memory until the end) or sarif (SARIF 2.1.0 for code scanning; with preflight --template, "
+        "the template's file and line; holds every report). Several, comma-separated, with "
+        "--output-dir. Default: from "
         "--output-file's extension, else table",
     )
     group.add_argument(
@@ -376,7 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
-    _allow_format(preflight, "sarif", "sarif (SARIF 2.1.0 for code scanning; with --template, file and line)")
     preflight.set_defaults(handler=_preflight)
 
     _add_guardrails_parser(commands)
@@ -385,14 +388,6 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("table", "json"), default="table")
     checks.set_defaults(handler=_checks)
     return parser
-
-
-def _allow_format(parser: argparse.ArgumentParser, fmt: str, described: str) -> None:
-    """Add one more --format choice to a subcommand that took _add_output_options."""
-    for action in parser._actions:
-        if "--format" in action.option_strings and action.choices is not None and fmt not in action.choices:
-            action.choices = (*action.choices, fmt)
-            action.help = f"{action.help}; {described}"
 
 
 def _add_guardrails_parser(commands: Any) -> None:
@@ -527,6 +522,8 @@ def make_writer(
     pretty: bool = False,
     width: int | None = None,
     colour: bool = False,
+    locate: Locate | None = None,
+    ignore_error: ErrorFilter | None = None,
 ) -> Writer:
     """The writer of one format. The table of an account scan is its summary (by check, by
     VPC, failing subjects, errors), since one block per subject would run to thousands of lines."""
@@ -536,6 +533,16 @@ def make_writer(
         return JsonlWriter(stream)
     if fmt == "csv":
         return CsvWriter(stream)
+    if fmt == "sarif":
+
+        def skip(report: SubjectReport, result: CheckResult) -> bool:
+            # What the run does not count as an ERROR (preflight without a role) is not in the log.
+            return bool(ignore_error and result.status == Status.ERROR and ignore_error(report, result))
+
+        def render_sarif(reports: list[SubjectReport]) -> str:
+            return json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n"
+
+        return BufferingWriter(stream, render_sarif)
     if fmt == "html":
         title = "vpcguard account scan" if account else "vpcguard scan"
         return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
@@ -632,6 +639,7 @@ def _emit(
     *,
     account: bool = False,
     org: OrgScan | None = None,
+    locate: Locate | None = None,
 ) -> int:
     """Write `reports` (or what the callable returns, called once the outputs are open) in
     every format asked for, one report at a time; the one stderr line; the exit code."""
@@ -650,6 +658,8 @@ def _emit(
                     pretty=args.pretty,
                     width=output_width(stream) if terminal else NO_WRAP,
                     colour=terminal and use_colour(stream),
+                    locate=locate,
+                    ignore_error=ignore_error,
                 )
             )
         if org is not None:
@@ -872,8 +882,6 @@ def _preflight(args: argparse.Namespace) -> int:
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
-    if args.format == "sarif":
-        return _emit_sarif(args, [report], None, ignore)
     return _emit(args, [report], ignore)
 
 
@@ -896,25 +904,7 @@ def _preflight_template(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not run.reports:
         print(f"vpcguard: {args.template}: no SageMaker model to check", file=sys.stderr)
-    if args.format == "sarif":
-        return _emit_sarif(args, run.reports, run.locate, run.ignore_error)
-    return _emit(args, run.reports, run.ignore_error)
-
-
-def _emit_sarif(
-    args: argparse.Namespace, reports: list[SubjectReport], locate: Locate | None, ignore: ErrorFilter | None
-) -> int:
-    """SARIF on stdout or --output; the same stderr line and exit code as every format. Role
-    checks that preflight does not count (no role to read) are left out of the log too."""
-
-    def skip(report: SubjectReport, result: CheckResult) -> bool:
-        return bool(ignore and result.status == Status.ERROR and ignore(report, result))
-
-    _write_text(args.output, json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n", "the report")
-    line = error_line(reports, ignore)
-    if line:
-        print(line, file=sys.stderr)
-    return exit_code(reports, args.fail_on, ignore)
+    return _emit(args, run.reports, run.ignore_error, locate=run.locate)
 
 
 def _guardrails(args: argparse.Namespace) -> int:
