@@ -38,6 +38,23 @@ def _share_botocore_loader() -> None:
 _share_botocore_loader()
 
 
+# The JSON contract's subject object and result object: the keys a consumer may rely on
+# (docs/architecture.md); a test that reads real output asserts exactly these.
+SUBJECT_KEYS = {
+    "type",
+    "name",
+    "arn",
+    "region",
+    "account",
+    "vpc_id",
+    "instance_count",
+    "model_name",
+    "tags",
+    "results",
+}
+RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
+
+
 @pytest.fixture(scope="session")
 def local_aws():
     server = LocalAws().start()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run, run_json
+from tests.conftest import RESULT_KEYS, SUBJECT_KEYS, run, run_json
 from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -25,19 +25,6 @@ from vpcguard.model import Severity, Status
 from vpcguard.report import render_table, scan_json_document, use_colour
 from vpcguard.results import AuditRecord, CheckResult, SubjectReport
 
-SUBJECT_KEYS = {
-    "type",
-    "name",
-    "arn",
-    "region",
-    "account",
-    "vpc_id",
-    "instance_count",
-    "model_name",
-    "tags",
-    "results",
-}
-RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
 
 

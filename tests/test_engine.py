@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import result_of
+from tests.conftest import SUBJECT_KEYS, result_of
 from tests.faults import deny
 from vpcguard.model import Status
 from vpcguard.results import scan_document
@@ -78,18 +78,7 @@ def test_scan_document_is_the_contract(builder, engine):
     doc = json.loads(json.dumps(scan_document([engine.evaluate_model("m")])))
     assert set(doc) == {"subjects", "summary"}
     subject = doc["subjects"][0]
-    assert set(subject) == {
-        "type",
-        "name",
-        "arn",
-        "region",
-        "account",
-        "vpc_id",
-        "instance_count",
-        "model_name",
-        "tags",
-        "results",
-    }
+    assert set(subject) == SUBJECT_KEYS
     assert subject["type"] == "model" and subject["account"] == "123456789012"
     assert subject["tags"] == {"vpcguard:team": "ml-platform"}
     for result in subject["results"]:

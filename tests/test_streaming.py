@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.conftest import SUBJECT_KEYS
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
 from vpcguard import backfill, cli
@@ -24,18 +25,6 @@ from vpcguard.output import JsonlWriter, Tally
 from vpcguard.report import scan_json_document
 from vpcguard.results import SubjectReport
 
-SUBJECT_KEYS = {
-    "type",
-    "name",
-    "arn",
-    "region",
-    "account",
-    "vpc_id",
-    "instance_count",
-    "model_name",
-    "tags",
-    "results",
-}
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
 
 

@@ -12,26 +12,13 @@ import json
 
 import pytest
 
-from tests.conftest import result_of
+from tests.conftest import RESULT_KEYS, SUBJECT_KEYS, result_of
 from vpcguard.checks import get_check
 from vpcguard.checks.base import Check
 
 from .harness import Finding, Pipeline, sample_event
 from .runtime import BUILD_DIR
 
-CONTRACT_KEYS = {
-    "type",
-    "name",
-    "arn",
-    "region",
-    "account",
-    "vpc_id",
-    "instance_count",
-    "model_name",
-    "tags",
-    "results",
-}
-RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
 QUIET = {"PASS", "NOT_APPLICABLE", "EXEMPT"}
 SEVERITY_RANK = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
@@ -94,7 +81,7 @@ def test_create_model_event_becomes_one_published_finding(pipeline, builder, mak
 
     [finding] = pipeline.findings()
     body = finding.body
-    assert set(body) == CONTRACT_KEYS
+    assert set(body) == SUBJECT_KEYS
     assert all(set(r) == RESULT_KEYS for r in body["results"])
     assert body["type"] == "model" and body["name"] == "fraud-v3" and body["model_name"] == "fraud-v3"
     assert body["arn"] == "arn:aws:sagemaker:us-east-1:123456789012:model/fraud-v3"
