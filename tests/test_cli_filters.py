@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.conftest import run, run_json
 from tests.localaws.builders import ENI_ACTIONS
 from tests.localaws.server import ACCOUNT
+from vpcguard import cli
+from vpcguard.model import Status
 from vpcguard.notify.slack import render_text
 from vpcguard.results import SubjectReport
 
@@ -119,3 +123,192 @@ def test_suggested_bucket_policy_exempts_admin_roles_and_passes_the_check_once_a
     (bucket,) = [r for r in doc["subjects"][0]["results"] if r["check_id"] == "s3_bucket_policy_vpc_only"]
     assert bucket["status"] == "FAIL"
     assert "input bucket raw-data has no Deny statement limiting s3:GetObject" in bucket["detail"]
+
+
+# --- --status and --severity: only those shown, everything evaluated still counts -----------
+
+
+def two_models(builder) -> None:
+    """`lonely` fails sg_self_ingress (MEDIUM), everything else passes or does not apply;
+    `spotless` passes every check."""
+    net = builder.compliant_vpc()
+    builder.compliant_model("spotless", net)
+    lonely = builder.security_group(net.vpc_id, self_ingress=False)
+    builder.compliant_model("lonely", net, security_group_ids=[lonely])
+
+
+SCAN_BOTH = ("scan", "--model", "spotless", "lonely")
+
+
+def test_status_fail_shows_only_failing_results_and_the_summary_counts_everything(builder, capsys, aws_args):
+    two_models(builder)
+    _, everything, _ = run_json(capsys, *SCAN_BOTH, *aws_args)
+
+    code, doc, err = run_json(capsys, *SCAN_BOTH, "--status", "fail", *aws_args)
+
+    # The subject with nothing left is left out; the one left shows its FAIL results only.
+    assert [s["name"] for s in doc["subjects"]] == ["lonely"]
+    assert [(r["check_id"], r["status"]) for r in doc["subjects"][0]["results"]] == [
+        ("sg_self_ingress", "FAIL")
+    ]
+    # The summary is what was evaluated, as without the filter; so is the exit code.
+    assert doc["summary"] == everything["summary"]
+    assert doc["summary"]["subjects"] == 2 and doc["summary"]["fail"] == 1
+    assert code == 1 and err == ""
+
+
+def test_status_pass_on_a_failing_scan_still_exits_1(builder, capsys, aws_args, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    two_models(builder)
+
+    code, table, err = run(capsys, *SCAN_BOTH, "--status", "PASS", *aws_args)
+
+    assert code == 1 and err == ""
+    statuses = {line.split()[0] for line in table.splitlines() if line.startswith("  ") and line.split()}
+    assert statuses == {"PASS"}  # the failure (and NOT_APPLICABLE) is not shown
+    assert "spotless" in table and "lonely" in table  # both have PASS results
+    assert "NOT_APPLICABLE" not in table
+    assert table.rstrip().endswith("2 subjects: 1 fail, 0 error, 0 fixed, 0 would fix, 0 exempt")
+
+
+def test_severity_filter_hides_a_subject_with_nothing_left_in_the_table(
+    builder, capsys, aws_args, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "200")
+    two_models(builder)
+
+    # Case-insensitive, comma-separated and repeatable; the MEDIUM failure is not shown.
+    code, table, err = run(
+        capsys,
+        "scan",
+        "--model",
+        "lonely",
+        "--severity",
+        "high",
+        "--severity",
+        "Critical",
+        "--status",
+        "FAIL",
+        *aws_args,
+    )
+
+    assert code == 1 and err == ""
+    assert "lonely" not in table and "sg_self_ingress" not in table
+    assert table == "1 subject: 1 fail, 0 error, 0 fixed, 0 would fix, 0 exempt\n"
+
+    code, table, _ = run(
+        capsys, "scan", "--model", "lonely", "--severity", "MEDIUM,low", "--status", "FAIL", *aws_args
+    )
+    assert code == 1 and "lonely" in table and "sg_self_ingress" in table
+
+
+def test_filters_apply_to_every_format(builder, capsys, aws_args, tmp_path):
+    two_models(builder)
+    out_dir = tmp_path / "reports"
+
+    code, out, err = run(
+        capsys,
+        *SCAN_BOTH,
+        "--status",
+        "FAIL,ERROR",
+        "--output-dir",
+        str(out_dir),
+        "--format",
+        "table,json,jsonl,csv,html,sarif",
+        *aws_args,
+    )
+
+    assert code == 1 and out == ""
+    files = {p.suffix: p.read_text() for p in out_dir.iterdir()}
+    assert sorted(files) == [".csv", ".html", ".json", ".jsonl", ".sarif", ".txt"]
+    for suffix, text in files.items():
+        assert "spotless" not in text, suffix  # nothing left of it: in no format
+        assert "sg_self_ingress" in text, suffix
+    csv_rows = files[".csv"].splitlines()[1:]
+    assert len(csv_rows) == 1 and ",FAIL,MEDIUM," in csv_rows[0]
+    lines = [json.loads(line) for line in files[".jsonl"].splitlines()]
+    assert [line.get("name") for line in lines[:-1]] == ["lonely"]
+    assert lines[-1]["summary"]["subjects"] == 2  # evaluated
+    assert json.loads(files[".json"])["summary"]["subjects"] == 2
+    assert "2 subjects: 1 fail" in files[".txt"] and "2 subjects: 1 fail" in files[".html"]
+    assert "PASS" not in files[".txt"]
+    sarif = json.loads(files[".sarif"])
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["sg_self_ingress"]
+
+
+def test_preflight_takes_the_filters_too(builder, capsys, aws_args):
+    net = builder.compliant_vpc()
+    # No --role-arn: the role check is ERROR, which alone does not fail the run.
+    code, doc, err = run_json(
+        capsys,
+        "preflight",
+        "--subnets",
+        *net.subnet_ids,
+        "--security-groups",
+        net.security_group_id,
+        "--status",
+        "error",
+        *aws_args,
+    )
+    (subject,) = doc["subjects"]
+    assert [(r["check_id"], r["status"]) for r in subject["results"]] == [
+        ("execution_role_vpc_permissions", "ERROR")
+    ]
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "valid"),
+    [
+        ("--status", "FAILED", "PASS, FAIL, FIXED, WOULD_FIX, EXEMPT, NOT_APPLICABLE, ERROR"),
+        ("--status", "FAIL,", None),  # a trailing comma is fine
+        ("--severity", "SEVERE", "CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL"),
+        ("--severity", "high,warn", "CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL"),
+    ],
+)
+def test_a_bad_status_or_severity_is_one_line_naming_the_valid_ones(capsys, flag, value, valid):
+    if valid is None:
+        args = cli.build_parser().parse_args(["scan", "--model", "m", flag, value])
+        assert cli.result_filter(args).statuses == {Status.FAIL}
+        return
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["scan", "--model", "m", flag, value])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and valid in err and repr(value.split(",")[-1]) in err
+    assert err.startswith(f"vpcguard scan: error: argument {flag}:")
+
+
+# --- --log-level: stderr only ---------------------------------------------------------------------
+
+
+def test_log_level_debug_shows_the_aws_calls_on_stderr_and_json_stays_parseable(builder, capsys, aws_args):
+    builder.compliant_model("spotless", builder.compliant_vpc())
+
+    code, doc, err = run_json(capsys, "scan", "--model", "spotless", "--log-level", "debug", *aws_args)
+
+    assert code == 0 and doc["subjects"][0]["name"] == "spotless"  # stdout is the report alone
+    lines = err.splitlines()
+    assert "vpcguard: DEBUG vpcguard.aws: AWS call sagemaker:DescribeModel (us-east-1)" in lines
+    assert "vpcguard: DEBUG vpcguard.engine: evaluating model spotless" in lines
+    assert any(
+        line.startswith("vpcguard: DEBUG vpcguard.aws: AWS call ec2:DescribeSubnets") for line in lines
+    )
+    assert all(line.startswith("vpcguard: ") for line in lines)
+
+    # The default (WARNING) and INFO print nothing for a clean run.
+    for level in ([], ["--log-level", "INFO"]):
+        code, _, err = run_json(capsys, "scan", "--model", "spotless", *level, *aws_args)
+        assert code == 0 and err == ""
+
+
+def test_log_level_is_on_every_command(capsys):
+    code, out, err = run(capsys, "checks", "--format", "json", "--log-level", "error")
+    assert code == 0 and json.loads(out) and err == ""
+    for command in ("scan", "preflight", "guardrails", "checks"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([command, "--log-level", "LOUD"])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1
+        assert "argument --log-level: invalid choice: 'LOUD' (choose from " in err, err
+        assert all(level in err for level in ("DEBUG", "INFO", "WARNING", "ERROR"))

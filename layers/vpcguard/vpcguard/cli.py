@@ -26,9 +26,11 @@ import argparse
 import getpass
 import io
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -63,8 +65,11 @@ from .output import (
     ErrorFilter,
     JsonlWriter,
     JsonWriter,
+    ResultFilter,
+    SummaryBufferingWriter,
     Tally,
     Writer,
+    parse_choices,
     table_writer,
     write_all,
 )
@@ -111,6 +116,9 @@ FILE_NAME_BY_FORMAT = {
     "html": "vpcguard.html",
     "sarif": "vpcguard.sarif",
 }
+# --log-level: vpcguard's own log lines, on stderr (reports go to stdout or files only).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_LOG_LEVEL = "WARNING"
 # `--output text` and friends: AWS CLI output formats vpcguard does not have.
 AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
 
@@ -167,6 +175,20 @@ def _format_list(text: str) -> list[str]:
     if not formats:
         raise argparse.ArgumentTypeError("no format given")
     return list(dict.fromkeys(formats))
+
+
+def _statuses(text: str) -> list[Status]:
+    try:
+        return parse_choices(text, Status, "--status")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _severities(text: str) -> list[Severity]:
+    try:
+        return parse_choices(text, Severity, "--severity")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _split_commas(values: Iterable[str]) -> list[str]:
@@ -230,6 +252,39 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CHECK=MODE",
         help="per-check mode: off, notify or fix (repeatable; wins over VPCGUARD_MODES)",
+    )
+    group.add_argument(
+        "--status",
+        type=_statuses,
+        action="append",
+        default=[],
+        metavar="STATUS[,STATUS...]",
+        help="show only results with these statuses: "
+        f"{', '.join(s.value for s in Status)} (comma-separated, repeatable, any case). In every "
+        "format; a subject with no result left is not shown. The exit code (--fail-on) and the "
+        "summary still count every result evaluated",
+    )
+    group.add_argument(
+        "--severity",
+        type=_severities,
+        action="append",
+        default=[],
+        metavar="SEVERITY[,SEVERITY...]",
+        help="show only results of these severities: "
+        f"{', '.join(s.value for s in Severity)} (comma-separated, repeatable, any case); "
+        "combined with --status, a result must match both. The exit code and the summary still "
+        "count every result evaluated",
+    )
+
+
+def _add_log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=DEFAULT_LOG_LEVEL,
+        help=f"vpcguard's log lines on stderr, never in the report: {', '.join(LOG_LEVELS)} "
+        f"(default: {DEFAULT_LOG_LEVEL}); DEBUG adds one line per AWS API call",
     )
 
 
@@ -333,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--external-id", metavar="ID", help="passed to sts:AssumeRole when given")
     _add_aws_options(scan)
     _add_output_options(scan)
+    _add_log_option(scan)
     fixes = scan.add_argument_group("remediation")
     fixes.add_argument("--remediate", action="store_true", help="apply the fixes whose mode is fix")
     fixes.add_argument("--dry-run", action="store_true", help="plan fixes (WOULD_FIX) but write nothing")
@@ -380,12 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
+    _add_log_option(preflight)
     preflight.set_defaults(handler=_preflight)
 
     _add_guardrails_parser(commands)
 
     checks = commands.add_parser("checks", help="list the check catalog")
-    checks.add_argument("--format", choices=("table", "json"), default="table")
+    checks.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    _add_log_option(checks)
     checks.set_defaults(handler=_checks)
     return parser
 
@@ -421,6 +481,7 @@ def _add_guardrails_parser(commands: Any) -> None:
         "--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout"
     )
     _add_aws_options(parser)
+    _add_log_option(parser)
     parser.set_defaults(handler=_guardrails)
 
 
@@ -545,7 +606,9 @@ def make_writer(
         return BufferingWriter(stream, render_sarif)
     if fmt == "html":
         title = "vpcguard account scan" if account else "vpcguard scan"
-        return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
+        return SummaryBufferingWriter(
+            stream, lambda reports, summary: render_html(reports, title=title, totals=summary or None)
+        )
     return table_writer(stream, account=account, width=width, colour=colour)
 
 
@@ -604,6 +667,14 @@ def _looks_like_a_path(value: str) -> bool:
     return os.sep in value or "/" in value or "." in value
 
 
+def result_filter(args: argparse.Namespace) -> ResultFilter:
+    """--status and --severity (each repeatable, each a comma list) as one filter."""
+    return ResultFilter(
+        statuses=frozenset(s for values in getattr(args, "status", None) or [] for s in values),
+        severities=frozenset(s for values in getattr(args, "severity", None) or [] for s in values),
+    )
+
+
 def _open_outputs(args: argparse.Namespace, formats: list[str]) -> list[tuple[str, str | None, TextIO]]:
     """(format, path or None for stdout, stream) for each output, every file opened before
     the scan starts, so a bad path is found before minutes of work."""
@@ -644,6 +715,7 @@ def _emit(
     """Write `reports` (or what the callable returns, called once the outputs are open) in
     every format asked for, one report at a time; the one stderr line; the exit code."""
     formats = _formats(args)
+    shown = result_filter(args)
     outputs = _open_outputs(args, formats)
     tally = Tally(args.fail_on, ignore_error)
     writers: list[Writer] = []
@@ -670,9 +742,13 @@ def _emit(
         for writer in writers:
             writer.start()
         for report in reports() if callable(reports) else reports:
-            tally.add(report)
+            tally.add(report)  # everything evaluated counts; the filters decide what is shown
+            kept = shown.apply(report)
             for writer in writers:
-                writer.write(report)
+                if kept is None:
+                    writer.omit(report)
+                else:
+                    writer.write(kept)
         for writer in writers:
             writer.finish(dict(tally.summary))
     except OSError as exc:
@@ -953,11 +1029,39 @@ def _checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the sys.stderr of the moment (a test's capture, a redirected stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+@contextmanager
+def logging_to_stderr(level: str) -> Iterator[None]:
+    """vpcguard's loggers at `level`, to stderr, for one run (then as they were, so a host
+    process, e.g. a test session, keeps its own logging). Reports go to stdout or files only.
+    botocore's own DEBUG output is not turned on: its request dumps carry session tokens;
+    vpcguard logs each AWS call (service:Operation, region) itself instead."""
+    logger = logging.getLogger("vpcguard")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("vpcguard: %(levelname)s %(name)s: %(message)s"))
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        with logging_to_stderr(getattr(args, "log_level", DEFAULT_LOG_LEVEL)):
+            return int(args.handler(args))
     except (CliError, AwsSetupError, AuditWriteError, ValueError) as exc:
         message = str(exc)
     except ClientError as exc:

@@ -147,17 +147,22 @@ def summary_line(summary: Mapping[str, int]) -> str:
     )
 
 
-def render_table(reports: Sequence[SubjectReport], width: int | None = None, colour: bool = False) -> str:
+def render_table(
+    reports: Sequence[SubjectReport],
+    width: int | None = None,
+    colour: bool = False,
+    summary: Mapping[str, int] | None = None,
+) -> str:
     """Per subject a header line, then STATUS SEVERITY check_id detail (sorted by status,
-    then severity); a summary at the end. `width` None: the terminal's; NO_WRAP: none."""
+    then severity); a summary at the end (`summary` when given: the run's, which counts what
+    --status/--severity left out too). `width` None: the terminal's; NO_WRAP: none."""
     width = terminal_width() if width is None else width
     ids = [r.check_id for report in reports for r in report.results]
     id_width = max((len(i) for i in ids), default=0)
     blocks: list[str] = []
     for report in reports:
         blocks.append("\n".join([_subject_header(report, colour), *_rows(report, width, colour, id_width)]))
-    document = scan_document(reports)
-    blocks.append(summary_line(document["summary"]))
+    blocks.append(summary_line(summary or scan_document(reports)["summary"]))
     return "\n\n".join(blocks) + "\n"
 
 
