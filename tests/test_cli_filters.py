@@ -257,6 +257,34 @@ def test_preflight_takes_the_filters_too(builder, capsys, aws_args):
     assert code == 0 and err == ""
 
 
+def test_a_fix_hidden_by_the_filters_still_reports_its_audit_record(builder, capsys, aws_args):
+    """--status FAIL hides the FIXED result and leaves nothing of the subject, but the change
+    vpcguard made is never missing from the report."""
+    net = builder.compliant_vpc()
+    builder.ec2.modify_vpc_attribute(VpcId=net.vpc_id, EnableDnsSupport={"Value": False})
+    builder.compliant_model("dark", net)
+
+    code, doc, _ = run_json(
+        capsys,
+        "scan",
+        "--model",
+        "dark",
+        "--mode",
+        "vpc_dns_support=fix",
+        "--dry-run",
+        "--status",
+        "FAIL",
+        *aws_args,
+    )
+
+    assert doc["subjects"] == []  # WOULD_FIX is not FAIL, and nothing else failed
+    assert doc["summary"]["would_fix"] == 1 and doc["summary"]["subjects"] == 1
+    assert [(a["action"], a["resource_id"], a["outcome"]) for a in doc["audit"]] == [
+        ("ec2:ModifyVpcAttribute", net.vpc_id, "would_apply")
+    ]
+    assert code == 1  # the VPC is still broken
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "valid"),
     [

@@ -196,7 +196,7 @@ class _AuditMixin:
         self._keep_audit(report)
 
 
-class JsonlWriter(Writer, _AuditMixin):
+class JsonlWriter(_AuditMixin, Writer):
     def start(self) -> None:
         self.audit = []
 
@@ -212,7 +212,7 @@ class JsonlWriter(Writer, _AuditMixin):
         self.stream.write(_compact({"summary": summary}) + "\n")
 
 
-class JsonWriter(Writer, _AuditMixin):
+class JsonWriter(_AuditMixin, Writer):
     """The contract document, written subject by subject. `pretty`: the same text as
     `json.dumps(document, indent=2)`."""
 
