@@ -6,6 +6,8 @@ suggested bucket policy). Every test runs the real CLI against the local AWS end
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import re
 
@@ -340,3 +342,190 @@ def test_log_level_is_on_every_command(capsys):
         assert exit_info.value.code == 2 and err.count("\n") == 1
         assert "argument --log-level: invalid choice: 'LOUD' (choose from " in err, err
         assert all(level in err for level in ("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+# --- preflight: help on every flag, and --from-json -----------------------------------------------
+
+
+def test_every_option_of_every_command_has_help_text():
+    """`--help` is what a user reads: no option may show up there without a word about it."""
+    parser = cli.build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    undocumented = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, sub in [("vpcguard", parser), *commands.choices.items()]
+        for action in sub._actions
+        if action.option_strings and (not action.help or action.help == argparse.SUPPRESS)
+    ]
+    assert set(commands.choices) >= {"scan", "preflight", "guardrails", "checks"}
+    assert undocumented == []
+
+
+def create_model_request(net, **changes) -> dict:
+    """`aws sagemaker create-model --generate-cli-skeleton`, filled in (its empty strings left
+    where a user leaves them)."""
+    request = {
+        "ModelName": "churn-model",
+        "PrimaryContainer": {
+            "ContainerHostname": "",
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+            "ImageConfig": {"RepositoryAccessMode": "Platform"},
+            "Mode": "SingleModel",
+            "ModelDataUrl": "s3://models/model.tar.gz",
+            "Environment": {"KeyName": ""},
+            "ModelPackageName": "",
+        },
+        "InferenceExecutionConfig": {"Mode": "Serial"},
+        "ExecutionRoleArn": net.role_arn,
+        "Tags": [{"Key": "", "Value": ""}],
+        "VpcConfig": {"SecurityGroupIds": [net.security_group_id], "Subnets": list(net.subnet_ids)},
+        "EnableNetworkIsolation": True,
+    }
+    request.update(changes)
+    return request
+
+
+def statuses(subject: dict) -> dict[str, str]:
+    return {r["check_id"]: r["status"] for r in subject["results"]}
+
+
+def test_preflight_from_a_create_model_request(builder, capsys, aws_args, tmp_path):
+    net = builder.compliant_vpc()
+    path = tmp_path / "create-model.json"
+    path.write_text(json.dumps(create_model_request(net), indent=4))
+
+    code, doc, err = run_json(capsys, "preflight", "--from-json", str(path), *aws_args)
+
+    (subject,) = doc["subjects"]
+    assert subject["type"] == "model" and subject["name"] == "churn-model" and subject["vpc_id"] == net.vpc_id
+    checked = statuses(subject)
+    # The request's role and its EnableNetworkIsolation are judged, as for a model that exists.
+    assert checked["execution_role_vpc_permissions"] == "PASS"
+    assert checked["network_isolation"] == "PASS"
+    assert checked["vpc_config_consistent"] == "PASS"
+    assert code == 0 and err == ""
+
+    path.write_text(json.dumps(create_model_request(net, EnableNetworkIsolation=False)))
+    code, doc, _ = run_json(capsys, "preflight", "--from-json", str(path), *aws_args)
+    assert statuses(doc["subjects"][0])["network_isolation"] == "FAIL" and code == 0  # INFORMATIONAL
+
+
+def test_preflight_from_a_vpc_config_on_stdin(builder, capsys, aws_args, monkeypatch):
+    net = builder.compliant_vpc()
+    vpc_config = {"Subnets": net.subnet_ids, "SecurityGroupIds": [net.security_group_id]}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(vpc_config)))
+
+    code, doc, err = run_json(capsys, "preflight", "--from-json", "-", "--role-arn", net.role_arn, *aws_args)
+
+    (subject,) = doc["subjects"]
+    assert subject["name"] == "preflight" and subject["vpc_id"] == net.vpc_id
+    assert statuses(subject)["network_isolation"] == "NOT_APPLICABLE"  # a bare VpcConfig does not say
+    assert code == 0 and err == ""
+
+
+def test_flags_win_over_the_files_values(builder, capsys, aws_args, tmp_path):
+    net = builder.compliant_vpc()
+    request = create_model_request(
+        net,
+        VpcConfig={"Subnets": ["subnet-00000000000000000"], "SecurityGroupIds": [net.security_group_id]},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/no-such-role",
+    )
+    path = tmp_path / "create-model.json"
+    path.write_text(json.dumps(request))
+
+    code, doc, _ = run_json(
+        capsys,
+        "preflight",
+        "--from-json",
+        str(path),
+        "--subnets",
+        ",".join(net.subnet_ids),
+        "--role-arn",
+        net.role_arn,
+        *aws_args,
+    )
+
+    checked = statuses(doc["subjects"][0])
+    assert checked["vpc_config_consistent"] == "PASS"  # the file's unknown subnet was replaced
+    assert checked["execution_role_vpc_permissions"] == "PASS"  # and so was its role
+    assert code == 0
+
+
+def test_preflight_from_a_create_transform_job_request_with_the_network_as_flags(
+    builder, capsys, aws_args, tmp_path
+):
+    net = builder.compliant_vpc()
+    request = {
+        "TransformJobName": "nightly",
+        "ModelName": "churn-model",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://input-data/b/"}}
+        },
+        "TransformOutput": {"S3OutputPath": "s3://output-data/r/", "KmsKeyId": ""},
+        "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 4, "VolumeKmsKeyId": ""},
+    }
+    path = tmp_path / "create-transform-job.json"
+    path.write_text(json.dumps(request))
+
+    code, doc, _ = run_json(
+        capsys,
+        "preflight",
+        "--from-json",
+        str(path),
+        "--subnets",
+        ",".join(net.subnet_ids),
+        "--security-groups",
+        net.security_group_id,
+        "--role-arn",
+        net.role_arn,
+        *aws_args,
+    )
+
+    (subject,) = doc["subjects"]
+    assert (
+        subject["type"] == "transform_job" and subject["name"] == "nightly" and subject["instance_count"] == 4
+    )
+    checked = statuses(subject)
+    assert checked["subnet_ip_capacity"] == "PASS"
+    assert checked["s3_bucket_policy_vpc_only"] == "PASS"  # the request's buckets were checked
+    assert checked["s3_endpoint_policy_restricted"] == "PASS"
+    assert code == 0
+
+    # Without the network on the command line, it is a one-line error: the job has no VpcConfig.
+    code, out, err = run(capsys, "preflight", "--from-json", str(path), *aws_args)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "a CreateTransformJob request has no VpcConfig: give --subnets and --security-groups" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"Subnets": ["subnet-1"],', "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (
+            json.dumps({"ModelName": "m", "PrimaryContainer": {"Image": "x"}}),
+            "the CreateModel request has no VpcConfig",
+        ),
+        (json.dumps({"Foo": 1}), "no VpcConfig (a VpcConfig ("),
+        (json.dumps({"Subnets": "subnet-1", "SecurityGroupIds": []}), "Subnets must be a list of strings"),
+        (
+            json.dumps({"VpcConfig": {"Subnets": [""], "SecurityGroupIds": [""]}}),
+            "VpcConfig names no subnets",
+        ),
+    ],
+)
+def test_a_bad_from_json_file_is_one_line_exit_2(capsys, tmp_path, content, message):
+    path = tmp_path / "request.json"
+    path.write_text(content)
+
+    code, out, err = run(capsys, "preflight", "--from-json", str(path), "--region", "us-east-1")
+
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"vpcguard: --from-json {path}: ") and message in err, err
+
+
+def test_a_missing_from_json_file_is_one_line_exit_2(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "preflight", "--from-json", str(tmp_path / "nope.json"), "--region", "us-east-1"
+    )
+    assert code == 2 and err.count("\n") == 1 and "cannot read it: No such file or directory" in err

@@ -73,6 +73,7 @@ from .output import (
     table_writer,
     write_all,
 )
+from .preflight_input import SHAPES, PreflightRequest, read_request
 from .progress import ProgressBar, wants_progress
 from .report import (
     NO_WRAP,
@@ -405,15 +406,39 @@ def build_parser() -> argparse.ArgumentParser:
     preflight = commands.add_parser(
         "preflight",
         help="check a VpcConfig before CreateModel / CreateTransformJob",
-        description="Check subnets and security groups before any model exists. Read-only. "
+        description="Check subnets and security groups before any model exists (the flags, or the "
+        "CreateModel / CreateTransformJob request itself with --from-json). Read-only. "
         "Evaluated as a model, or as a transform job when it names an instance count above 1, "
         "data locations or KMS keys. With --template, every SageMaker model of a CloudFormation/SAM "
         "template or Terraform plan instead (docs/guardrails.md).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preflight.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
-    preflight.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    preflight.add_argument(
+        "--subnets",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SUBNET",
+        help="the VpcConfig's subnet ids (space- or comma-separated, repeatable)",
+    )
+    preflight.add_argument(
+        "--security-groups",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SG",
+        help="the VpcConfig's security group ids (space- or comma-separated, repeatable)",
+    )
+    preflight.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help='read the request from FILE (- for stdin): a VpcConfig ({"Subnets": [...], '
+        '"SecurityGroupIds": [...]}), a CreateModel request (VpcConfig, ExecutionRoleArn, '
+        "EnableNetworkIsolation) or a CreateTransformJob request (instance count, data locations, KMS "
+        "keys; with --subnets/--security-groups), as aws sagemaker create-model --generate-cli-skeleton "
+        "writes them. Flags given on the command line win over the file's values",
+    )
     preflight.add_argument(
         "--template",
         metavar="FILE",
@@ -425,15 +450,48 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a template parameter's value (repeatable; wins over its Default)",
+        help="with --template: a template parameter's value (repeatable; wins over its Default)",
     )
-    preflight.add_argument("--instance-count", type=_positive_int, default=1, metavar="N")
     preflight.add_argument(
-        "--role-arn", metavar="ARN", help="the execution role (without it the role check is not run)"
+        "--instance-count",
+        type=_positive_int,
+        metavar="N",
+        help="the transform job's InstanceCount (default: 1); above 1, the VpcConfig is checked as "
+        "a transform job's (subnet capacity for N instances)",
     )
-    preflight.add_argument("--kms-key-id", nargs="+", action="extend", default=[], metavar="KEY")
-    preflight.add_argument("--input-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
-    preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
+    preflight.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="the execution role (ExecutionRoleArn); without it the role check is reported as ERROR "
+        "but does not make the exit code 2",
+    )
+    preflight.add_argument(
+        "--kms-key-id",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY",
+        help="the job's KMS keys (TransformOutput.KmsKeyId, TransformResources.VolumeKmsKeyId): "
+        "checked as a transform job",
+    )
+    preflight.add_argument(
+        "--input-s3-uri",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="URI",
+        help="the job's input location(s) (s3://bucket/prefix): checked as a transform job, its bucket "
+        "policy included",
+    )
+    preflight.add_argument(
+        "--output-s3-uri",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="URI",
+        help="the job's output location(s) (s3://bucket/prefix): checked as a transform job, its bucket "
+        "policy included",
+    )
     _add_aws_options(preflight)
     _add_output_options(preflight)
     _add_log_option(preflight)
@@ -459,14 +517,32 @@ def _add_guardrails_parser(commands: Any) -> None:
         "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
         "(--format guard). See docs/guardrails.md.",
     )
-    parser.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
-    parser.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    parser.add_argument(
+        "--subnets",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SUBNET",
+        help="the approved subnet ids (space- or comma-separated, repeatable)",
+    )
+    parser.add_argument(
+        "--security-groups",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SG",
+        help="the approved security group ids (space- or comma-separated, repeatable)",
+    )
     parser.add_argument(
         "--from-account",
         action="store_true",
         help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
     )
-    parser.add_argument("--require-network-isolation", action="store_true")
+    parser.add_argument(
+        "--require-network-isolation",
+        action="store_true",
+        help="CreateModel must set EnableNetworkIsolation true",
+    )
     parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
     parser.add_argument(
         "--approved-models",
@@ -476,7 +552,12 @@ def _add_guardrails_parser(commands: Any) -> None:
         metavar="ARN",
         help="transform jobs only for these model ARNs (wildcards allowed)",
     )
-    parser.add_argument("--format", choices=("scp", "guard"), default="scp")
+    parser.add_argument(
+        "--format",
+        choices=("scp", "guard"),
+        default="scp",
+        help="scp: a service control policy (default); guard: CloudFormation Guard rules",
+    )
     parser.add_argument(
         "--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout"
     )
@@ -930,35 +1011,72 @@ def _preflight(args: argparse.Namespace) -> int:
     # Preflight only reads: nothing exists yet to fix for, whatever the environment says.
     args.remediate, args.dry_run = False, False
     if args.template:
+        if args.from_json:
+            raise CliError("--template and --from-json are two inputs: give one of them")
         if args.subnets or args.security_groups:
             raise CliError(
                 "--template checks the template's own VpcConfigs: leave out --subnets/--security-groups"
             )
         return _preflight_template(args)
-    if not args.subnets or not args.security_groups:
-        raise CliError("preflight needs --subnets and --security-groups, or --template FILE")
     if args.parameter:
         raise CliError("--parameter applies only with --template")
+    request = _preflight_request(args)
+    if not request.subnet_ids or not request.security_group_ids:
+        raise CliError(
+            "preflight needs --subnets and --security-groups, or --template FILE, or --from-json FILE "
+            "(a VpcConfig or a CreateModel request)"
+        )
     settings = settings_from_args(args)
     engine = build_engine(args, settings)
     subject = engine.resolver.preflight(
-        subnet_ids=_split_commas(args.subnets),
-        security_group_ids=_split_commas(args.security_groups),
-        instance_count=args.instance_count,
-        role_arn=args.role_arn,
-        kms_key_ids=_split_commas(args.kms_key_id),
-        input_s3_uris=args.input_s3_uri,
-        output_s3_uris=args.output_s3_uri,
+        subnet_ids=request.subnet_ids,
+        security_group_ids=request.security_group_ids,
+        instance_count=request.instance_count or 1,
+        role_arn=request.role_arn,
+        kms_key_ids=request.kms_key_ids,
+        input_s3_uris=request.input_s3_uris,
+        output_s3_uris=request.output_s3_uris,
+        enable_network_isolation=request.enable_network_isolation,
+        name=request.name,
     )
     report = engine.evaluate(subject)
     ignore: ErrorFilter | None = None
-    if not args.role_arn:
+    if not request.role_arn:
         role_checks = _role_checks()
 
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
     return _emit(args, [report], ignore)
+
+
+def _preflight_request(args: argparse.Namespace) -> PreflightRequest:
+    """The flags over --from-json's file: each flag given replaces the file's value of it."""
+    from_file = PreflightRequest("flags")
+    if args.from_json:
+        try:
+            from_file = read_request(args.from_json, sys.stdin)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        given_network = args.subnets and args.security_groups
+        if not from_file.has_vpc_config and not given_network:
+            what = "a CreateTransformJob request" if from_file.kind == "CreateTransformJob" else "it"
+            raise CliError(
+                f"--from-json {args.from_json}: {what} has no VpcConfig: give --subnets and --security-groups "
+                f"too ({SHAPES})"
+            )
+    return PreflightRequest(
+        kind=from_file.kind,
+        subnet_ids=tuple(_split_commas(args.subnets)) or from_file.subnet_ids,
+        security_group_ids=tuple(_split_commas(args.security_groups)) or from_file.security_group_ids,
+        role_arn=args.role_arn or from_file.role_arn,
+        enable_network_isolation=from_file.enable_network_isolation,
+        name=from_file.name,
+        instance_count=args.instance_count or from_file.instance_count,
+        kms_key_ids=tuple(_split_commas(args.kms_key_id)) or from_file.kms_key_ids,
+        input_s3_uris=tuple(args.input_s3_uri) or from_file.input_s3_uris,
+        output_s3_uris=tuple(args.output_s3_uri) or from_file.output_s3_uris,
+    )
 
 
 def _template_parameters(pairs: Sequence[str]) -> dict[str, str]:
