@@ -103,7 +103,7 @@ def test_suggested_bucket_policy_exempts_admin_roles_and_passes_the_check_once_a
     description = bucket["remediation"]["description"]
     assert "replace <ADMIN_ROLE>" in description and "locks everyone outside the VPC out" in description
 
-    # The Slack message and the HTML report say the same before the statement.
+    # The Slack message says so too, before the statement.
     slack = render_text(SubjectReport.from_dict(doc["subjects"][0]))
     assert "<ADMIN_ROLE>" in slack and "Before pasting it, replace <ADMIN_ROLE>" in slack
 
