@@ -124,15 +124,6 @@ class ResultFilter:
             return None
         return report if len(results) == len(report.results) else replace(report, results=results)
 
-    def describe(self) -> str:
-        """The flags, as a user would type them (for the table's note)."""
-        parts = []
-        if self.statuses:
-            parts.append("--status " + ",".join(s.value for s in Status if s in self.statuses))
-        if self.severities:
-            parts.append("--severity " + ",".join(s.value for s in Severity if s in self.severities))
-        return " ".join(parts)
-
 
 def parse_choices(text: str, kind: type[Status] | type[Severity], flag: str) -> list[Any]:
     """`FAIL,error` -> [Status.FAIL, Status.ERROR]: comma-separated, case-insensitive. Raises
