@@ -17,9 +17,10 @@ import pytest
 from tests.conftest import SUBJECT_KEYS
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
-from vpcguard import backfill, cli
+from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.backfill import IN_FLIGHT_PER_WORKER, _bounded_map, iter_account, scan_account
+from vpcguard.backfill import scan as backfill_scan
 from vpcguard.inventory import Inventory
 from vpcguard.output import JsonlWriter, Tally
 from vpcguard.report import scan_json_document
@@ -173,19 +174,19 @@ def test_model_descriptions_are_dropped_unless_a_job_still_needs_them(builder: B
     small_account(builder)
     held_during: dict[str, set[str]] = {}
     resolvers = []
-    original = backfill.SubjectResolver
+    original = backfill_scan.SubjectResolver
 
     class Watching(original):  # type: ignore[misc,valid-type]
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             resolvers.append(self)
 
-    backfill.SubjectResolver = Watching  # type: ignore[misc]
+    backfill_scan.SubjectResolver = Watching  # type: ignore[misc]
     try:
         for report in iter_account(clients, jobs="all", max_workers=1):
             held_during[report.name] = set(resolvers[0]._models)
     finally:
-        backfill.SubjectResolver = original  # type: ignore[misc]
+        backfill_scan.SubjectResolver = original  # type: ignore[misc]
     # good-1 is kept for the job "nightly", the others dropped once evaluated; after the
     # job, nothing is held.
     assert held_during["lonely"] == {"good-1"}
