@@ -48,7 +48,7 @@ class Memo:
         with self._lock:
             return key in self._values
 
-    def keys(self) -> list[Any]:
+    def loaded_keys(self) -> list[Any]:
         with self._lock:
             return list(self._values)
 
@@ -56,12 +56,14 @@ class Memo:
         with self._lock:
             self._values.pop(key, None)
 
-    def forget_where(self, drop: Callable[[Any, Any], bool]) -> None:
-        """Forget every entry for which `drop(key, value)` is true, its key lock too."""
+    def forget_where(self, drop: Callable[[Any, Any], bool], *, locks: bool = False) -> None:
+        """Forget every entry for which `drop(key, value)` is true (with `locks`, its key
+        lock too: for entries never asked for again, so the memo does not grow)."""
         with self._lock:
             for key in [k for k, v in self._values.items() if drop(k, v)]:
                 del self._values[key]
-                self._key_locks.pop(key, None)
+                if locks:
+                    self._key_locks.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

@@ -4,10 +4,10 @@ S3 prefix list, and the fix-time reads (who else uses what a fix would change)."
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import facts as F
 from ..aws import AwsClients
@@ -17,7 +17,8 @@ from . import parse
 from .calls import Reader
 from .memo import FactError, Memo
 
-T = TypeVar("T")
+# The fact groups read once per VPC (in this order: the calls of a full read).
+VPC_GROUPS = (F.VPC, F.DNS_SUPPORT, F.SECURITY_GROUPS, F.ROUTE_TABLES, F.ENDPOINTS)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class NetworkReads(Reader):
         self._subnets = Memo()  # subnet id -> Subnet | None (None: does not exist)
         self._subnet_read = threading.Lock()
         self._groups = Memo()  # group id -> SecurityGroup | None, for groups outside the VPC
-        self._vpcs = Memo()  # vpc id -> VpcFacts
+        self._vpc_parts = Memo()  # (vpc id, fact group in VPC_GROUPS) -> its value
         self._flow_logs = Memo()  # region -> tuple[FlowLog]
         self._prefix_list = Memo()  # region -> S3 prefix list id
         self._vpc_subnets = Memo()  # vpc id -> every subnet id of the VPC (fix time only)
@@ -48,19 +49,22 @@ class NetworkReads(Reader):
 
     def vpc_ids(self) -> list[str]:
         """The VPCs whose facts are held."""
-        return self._vpcs.keys()
+        return list(dict.fromkeys(vpc_id for vpc_id, _ in self._vpc_parts.loaded_keys()))
 
     def release_vpc(self, vpc_id: str) -> None:
         """Drop what is held about a VPC no subject of this run needs any more (a backfill
         streaming its reports), its subnets included. Asked again, it is read again."""
-        self._vpcs.forget(vpc_id)
-        self._subnets.forget_where(lambda _sid, v: isinstance(v, Subnet) and v.vpc_id == vpc_id)
+        self._forget_vpc(vpc_id)
+        self._subnets.forget_where(lambda _sid, v: isinstance(v, Subnet) and v.vpc_id == vpc_id, locks=True)
 
     def invalidate_vpc(self, vpc_id: str) -> None:
         """Forget what was read about a VPC (after a fix changed it), so a re-check
         reads AWS again."""
-        self._vpcs.forget(vpc_id)
+        self._forget_vpc(vpc_id)
         self._flow_logs.forget(self.region)
+
+    def _forget_vpc(self, vpc_id: str) -> None:
+        self._vpc_parts.forget_where(lambda key, _value: key[0] == vpc_id)
 
     # --- per-id reads ----------------------------------------------------------------
 
@@ -111,59 +115,19 @@ class NetworkReads(Reader):
 
     # --- per-VPC reads ---------------------------------------------------------------
 
-    def vpc_facts(self, vpc_id: str) -> VpcFacts:
-        return self._vpcs.get(vpc_id, lambda: self._load_vpc(vpc_id))
-
-    def _load_vpc(self, vpc_id: str) -> VpcFacts:
-        by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-
-        def attempt(fn: Callable[[], T]) -> T | FactError:
+    def vpc_facts(self, vpc_id: str, groups: Iterable[str] = VPC_GROUPS) -> VpcFacts:
+        """The VPC's own fact groups `groups` (all five by default), each read once per run;
+        a group not asked for is a FactError with NOT_READ, and costs no call."""
+        wanted = set(groups)
+        parts: dict[str, Any] = {}
+        for name in VPC_GROUPS:
+            if name not in wanted:
+                parts[name] = FactError(F.NOT_READ)
+                continue
             try:
-                return fn()
+                parts[name] = self._vpc_parts.get((vpc_id, name), partial(self._read_vpc_part, vpc_id, name))
             except FactError as exc:
-                return exc
-
-        def read_vpc() -> Vpc:
-            vpcs = self._call(
-                "ec2:DescribeVpcs", lambda: self.clients.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
-            )
-            return parse.vpc(vpcs[0])
-
-        def read_dns() -> bool:
-            resp = self._call(
-                "ec2:DescribeVpcAttribute",
-                lambda: self.clients.client("ec2").describe_vpc_attribute(
-                    VpcId=vpc_id, Attribute="enableDnsSupport"
-                ),
-            )
-            return bool(resp["EnableDnsSupport"]["Value"])
-
-        def read_route_tables() -> tuple[RouteTable, ...]:
-            return tuple(
-                parse.route_table(t)
-                for t in self._paginate(
-                    "ec2", "describe_route_tables", "ec2:DescribeRouteTables", "RouteTables", Filters=by_vpc
-                )
-            )
-
-        def read_endpoints() -> tuple[VpcEndpoint, ...]:
-            eps = []
-            for e in self._paginate(
-                "ec2", "describe_vpc_endpoints", "ec2:DescribeVpcEndpoints", "VpcEndpoints", Filters=by_vpc
-            ):
-                try:
-                    eps.append(parse.endpoint(e))
-                except ValueError as exc:  # json.JSONDecodeError included
-                    raise FactError(f"endpoint {e['VpcEndpointId']} has an unreadable policy: {exc}") from exc
-            return tuple(eps)
-
-        parts: dict[str, Any] = {
-            F.VPC: attempt(read_vpc),
-            F.DNS_SUPPORT: attempt(read_dns),
-            F.SECURITY_GROUPS: attempt(lambda: self._read_groups(Filters=by_vpc)),
-            F.ROUTE_TABLES: attempt(read_route_tables),
-            F.ENDPOINTS: attempt(read_endpoints),
-        }
+                parts[name] = exc
         errors = {k: v.reason for k, v in parts.items() if isinstance(v, FactError)}
         return VpcFacts(
             vpc=parts[F.VPC],
@@ -173,6 +137,37 @@ class NetworkReads(Reader):
             endpoints=parts[F.ENDPOINTS],
             errors=frozen_map(errors),
         )
+
+    def _read_vpc_part(self, vpc_id: str, name: str) -> Any:
+        by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+        ec2 = self.clients.client("ec2")
+        if name == F.VPC:
+            vpcs = self._call("ec2:DescribeVpcs", lambda: ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"])
+            return parse.vpc(vpcs[0])
+        if name == F.DNS_SUPPORT:
+            resp = self._call(
+                "ec2:DescribeVpcAttribute",
+                lambda: ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport"),
+            )
+            return bool(resp["EnableDnsSupport"]["Value"])
+        if name == F.SECURITY_GROUPS:
+            return self._read_groups(Filters=by_vpc)
+        if name == F.ROUTE_TABLES:
+            return tuple(
+                parse.route_table(t)
+                for t in self._paginate(
+                    "ec2", "describe_route_tables", "ec2:DescribeRouteTables", "RouteTables", Filters=by_vpc
+                )
+            )
+        eps = []
+        for e in self._paginate(
+            "ec2", "describe_vpc_endpoints", "ec2:DescribeVpcEndpoints", "VpcEndpoints", Filters=by_vpc
+        ):
+            try:
+                eps.append(parse.endpoint(e))
+            except ValueError as exc:  # json.JSONDecodeError included
+                raise FactError(f"endpoint {e['VpcEndpointId']} has an unreadable policy: {exc}") from exc
+        return tuple(eps)
 
     # --- region-wide reads -----------------------------------------------------------
 

@@ -21,7 +21,7 @@ from ..facts import (
 )
 from ..model import Subject, bucket_of, frozen_map
 from .memo import FactError
-from .network import NetworkReads
+from .network import VPC_GROUPS, NetworkReads
 from .policies import PolicyReads
 
 
@@ -32,11 +32,24 @@ class Inventory(NetworkReads, PolicyReads):
     # --- fix-time facts --------------------------------------------------------------
 
     def with_fix_facts(self, snap: Snapshot, names: Iterable[str]) -> Snapshot:
-        """`snap` with the fix-time fact groups `names` read in (F.VPC_SUBNETS,
-        F.GROUP_INTERFACES); one that cannot be read is named in `errors`."""
+        """`snap` with the fact groups `names` read in: the fix-time ones (F.VPC_SUBNETS,
+        F.GROUP_INTERFACES), and any snapshot group the run did not read (a check selection
+        that left out what a selected check's fix needs); one that cannot be read is named
+        in `errors`."""
+        names = list(dict.fromkeys(names))
+        skipped = [name for name in names if name in snap.unread]
+        if skipped:
+            fresh = self.snapshot(snap.subject, (set(F.ALL_FACTS) - snap.unread) | set(skipped))
+            carried = {k: v for k, v in snap.errors.items() if k not in F.ALL_FACTS}
+            snap = replace(
+                fresh,
+                vpc_subnet_ids=snap.vpc_subnet_ids,
+                group_interfaces=snap.group_interfaces,
+                errors=frozen_map({**fresh.errors, **carried}),
+            )
         updates: dict[str, Any] = {}
         errors = dict(snap.errors)
-        for name in dict.fromkeys(names):
+        for name in names:
             try:
                 if name == F.VPC_SUBNETS and snap.vpc_id and snap.vpc_subnet_ids is None:
                     updates["vpc_subnet_ids"] = self.vpc_subnet_ids(snap.vpc_id)
@@ -50,11 +63,16 @@ class Inventory(NetworkReads, PolicyReads):
 
     # --- the snapshot ----------------------------------------------------------------
 
-    def snapshot(self, subject: Subject) -> Snapshot:
-        """All facts for one subject. Never raises for an AWS error: what could not be
-        read is named in `errors` under its fact group."""
-        errors: dict[str, str] = {}
-        base: dict[str, Any] = {"subject": subject, "region": self.region}
+    def snapshot(self, subject: Subject, facts: Iterable[str] | None = None) -> Snapshot:
+        """One subject's facts: the groups `facts` names (the `requires` of the checks to be
+        evaluated; None: every group) plus what identifies the subject (facts.groups_to_read).
+        A group not read costs no call and is named in `unread`, and in `errors` with
+        NOT_READ. Never raises for an AWS error: what could not be read is named in `errors`
+        under its fact group."""
+        read = F.groups_to_read(facts)
+        unread = frozenset(F.ALL_FACTS) - read
+        errors: dict[str, str] = dict.fromkeys(sorted(unread), F.NOT_READ)
+        base: dict[str, Any] = {"subject": subject, "region": self.region, "unread": unread}
         if subject.vpc_config is None:
             return Snapshot(**base)
         config = subject.vpc_config
@@ -96,12 +114,12 @@ class Inventory(NetworkReads, PolicyReads):
                 missing_subnet_ids=tuple(missing_subnets),
                 security_groups=frozen_map(found_groups),
                 missing_security_group_ids=tuple(gid for gid, g in outside.items() if g is None),
-                role=self._role_fact(subject, errors),
-                bucket_policies=self._bucket_fact(subject, errors),
+                role=self._role_fact(subject, read, errors),
+                bucket_policies=self._bucket_fact(subject, read, errors),
                 errors=frozen_map(errors),
             )
 
-        vf = self.vpc_facts(vpc_id)
+        vf = self.vpc_facts(vpc_id, read.intersection(VPC_GROUPS))
         errors.update({k: v for k, v in vf.errors.items() if k not in errors})
 
         # Security groups: the VPC's own, plus a lookup for any named group outside it.
@@ -130,18 +148,20 @@ class Inventory(NetworkReads, PolicyReads):
         flow_logs: tuple[FlowLog, ...] = ()
         try:
             covered = {vpc_id, *subnets}
-            flow_logs = tuple(f for f in self.flow_logs() if f.resource_id in covered)
+            if F.FLOW_LOGS in read:
+                flow_logs = tuple(f for f in self.flow_logs() if f.resource_id in covered)
         except FactError as exc:
             errors[F.FLOW_LOGS] = exc.reason
 
         prefix_list_id: str | None = None
-        if F.ROUTE_TABLES not in errors and F.ENDPOINTS not in errors:
-            try:
-                prefix_list_id = self._prefix_list_if_needed(route_tables, endpoints, groups.values())
-            except FactError as exc:
-                errors[F.PREFIX_LIST] = exc.reason
-        else:
-            errors[F.PREFIX_LIST] = errors.get(F.ROUTE_TABLES) or errors[F.ENDPOINTS]
+        if F.PREFIX_LIST in read:  # else NOT_READ
+            if F.ROUTE_TABLES not in errors and F.ENDPOINTS not in errors:
+                try:
+                    prefix_list_id = self._prefix_list_if_needed(route_tables, endpoints, groups.values())
+                except FactError as exc:
+                    errors[F.PREFIX_LIST] = exc.reason
+            else:
+                errors[F.PREFIX_LIST] = errors.get(F.ROUTE_TABLES) or errors[F.ENDPOINTS]
 
         return Snapshot(
             **base,
@@ -156,8 +176,8 @@ class Inventory(NetworkReads, PolicyReads):
             endpoints=endpoints,
             flow_logs=flow_logs,
             s3_prefix_list_id=prefix_list_id,
-            role=self._role_fact(subject, errors),
-            bucket_policies=self._bucket_fact(subject, errors),
+            role=self._role_fact(subject, read, errors),
+            bucket_policies=self._bucket_fact(subject, read, errors),
             errors=frozen_map(errors),
         )
 
@@ -187,7 +207,11 @@ class Inventory(NetworkReads, PolicyReads):
                     return route.destination_prefix_list_id
         return None
 
-    def _role_fact(self, subject: Subject, errors: dict[str, str]) -> RolePolicies | None:
+    def _role_fact(
+        self, subject: Subject, read: frozenset[str], errors: dict[str, str]
+    ) -> RolePolicies | None:
+        if F.ROLE not in read:
+            return None  # NOT_READ
         if not subject.execution_role_arn:
             errors[F.ROLE] = (
                 "no --role-arn given to preflight, so the execution role was not checked"
@@ -201,7 +225,11 @@ class Inventory(NetworkReads, PolicyReads):
             errors[F.ROLE] = f"cannot read role {subject.execution_role_arn}: {exc.reason}"
             return None
 
-    def _bucket_fact(self, subject: Subject, errors: dict[str, str]) -> Mapping[str, BucketPolicy]:
+    def _bucket_fact(
+        self, subject: Subject, read: frozenset[str], errors: dict[str, str]
+    ) -> Mapping[str, BucketPolicy]:
+        if F.BUCKET_POLICIES not in read:
+            return frozen_map({})  # NOT_READ
         buckets = [b for b in (bucket_of(u) for u in (*subject.input_s3_uris, *subject.output_s3_uris)) if b]
         out: dict[str, BucketPolicy] = {}
         problems = []
