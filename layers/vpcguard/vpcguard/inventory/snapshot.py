@@ -74,7 +74,7 @@ class Inventory(NetworkReads, PolicyReads):
         errors: dict[str, str] = dict.fromkeys(sorted(unread), F.NOT_READ)
         base: dict[str, Any] = {"subject": subject, "region": self.region, "unread": unread}
         if subject.vpc_config is None:
-            return Snapshot(**base)
+            return Snapshot(**base, errors=frozen_map(errors))
         config = subject.vpc_config
 
         # Subnets (and through them, the VPC).
