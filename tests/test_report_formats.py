@@ -316,6 +316,7 @@ def test_ocsf_is_one_compliance_finding_per_result(builder, capsys, aws_args, th
     lonely = failing[0]
     assert (lonely["severity_id"], lonely["severity"], lonely["status_code"]) == (3, "Medium", "FAIL")
     assert lonely["finding_info"]["desc"] == lonely["compliance"]["status_detail"]
+    assert lonely["compliance"]["requirements"] == ["Configure the VPC Security Group"]  # the AWS guidance
     assert "aws ec2 authorize-security-group-ingress" in lonely["remediation"]["desc"]
     assert {e["compliance"]["status"] for e in events} == {"Fail", "Pass", "Not applicable"}
     assert {r["type"] for e in events for r in e["resources"]} == {"AWS::SageMaker::Model", "AWS::EC2::VPC"}

@@ -71,7 +71,8 @@ RESOURCE_TYPE = {"model": "AWS::SageMaker::Model", "transform_job": "AWS::SageMa
 def _section(check_id: str) -> str | None:
     from .checks.base import all_checks  # the catalog only when a report is written
 
-    return next((c.meta.section for c in all_checks() if c.meta.id == check_id), None)
+    section = next((c.meta.section for c in all_checks() if c.meta.id == check_id), None)
+    return section.strip('"') if section else None  # the catalog quotes a heading
 
 
 def compliance_finding(report: SubjectReport, result: CheckResult, time_ms: int) -> dict[str, Any]:
