@@ -216,26 +216,27 @@ def test_filters_apply_to_every_format(builder, capsys, aws_args, tmp_path):
         "--output-dir",
         str(out_dir),
         "--format",
-        "table,json,jsonl,csv,html,sarif",
+        ",".join(cli.REPORT_FORMATS),
         *aws_args,
     )
 
     assert code == 1 and out == ""
-    files = {p.suffix: p.read_text() for p in out_dir.iterdir()}
-    assert sorted(files) == [".csv", ".html", ".json", ".jsonl", ".sarif", ".txt"]
-    for suffix, text in files.items():
-        assert "spotless" not in text, suffix  # nothing left of it: in no format
-        assert "sg_self_ingress" in text, suffix
-    csv_rows = files[".csv"].splitlines()[1:]
+    files = {p.name.removeprefix("vpcguard."): p.read_text() for p in out_dir.iterdir()}
+    assert len(files) == len(cli.REPORT_FORMATS) == 9
+    for name, text in files.items():
+        assert "spotless" not in text, name  # nothing left of it: in no format
+        assert "sg_self_ingress" in text, name
+    csv_rows = files["csv"].splitlines()[1:]
     assert len(csv_rows) == 1 and ",FAIL,MEDIUM," in csv_rows[0]
-    lines = [json.loads(line) for line in files[".jsonl"].splitlines()]
-    assert [line.get("name") for line in lines[:-1]] == ["lonely"]
+    lines = [json.loads(line) for line in files["jsonl"].splitlines()]
+    assert [line.get("name") for line in lines if "name" in line] == ["lonely"]
     assert lines[-1]["summary"]["subjects"] == 2  # evaluated
-    assert json.loads(files[".json"])["summary"]["subjects"] == 2
-    assert "2 subjects: 1 fail" in files[".txt"] and "2 subjects: 1 fail" in files[".html"]
-    assert "PASS" not in files[".txt"]
-    sarif = json.loads(files[".sarif"])
+    assert json.loads(files["json"])["summary"]["subjects"] == 2
+    assert "2 subjects: 1 fail" in files["txt"] and "2 subjects: 1 fail" in files["html"]
+    assert "PASS" not in files["txt"]
+    sarif = json.loads(files["sarif"])
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["sg_self_ingress"]
+    assert files["junit.xml"].count("<testcase ") == 1
 
 
 def test_preflight_takes_the_filters_too(builder, capsys, aws_args):
