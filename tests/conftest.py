@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import botocore.loaders
-import botocore.session
 import pytest
 
+from tests.localaws import speed
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION, LocalAws
 from vpcguard import cli
@@ -16,26 +15,8 @@ from vpcguard.aws import AwsClients
 from vpcguard.engine import Engine
 from vpcguard.settings import Settings
 
-
-def _share_botocore_loader() -> None:
-    """Every boto3 Session in this process reads the service models through one botocore
-    Loader. A Session builds its own Loader, so every new Session (each AwsClients, each
-    Builder, each CLI run) parsed the large JSON models again: about half of the suite's
-    time. The Loader only reads botocore's own data files and caches what it parsed, so
-    sharing it changes no client's behaviour; event handlers, credentials and call counters
-    stay per Session. Only for the default data path: an AWS_DATA_PATH gets its own."""
-    shared: dict[str | None, botocore.loaders.Loader] = {}
-    create = botocore.loaders.create_loader
-
-    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
-        if search_path_string not in shared:
-            shared[search_path_string] = create(search_path_string)
-        return shared[search_path_string]
-
-    botocore.session.create_loader = create_loader
-
-
-_share_botocore_loader()
+# Caches that make the suite faster; the AWS calls and answers are unchanged.
+speed.install()
 
 
 # The JSON contract's subject object and result object: the keys a consumer may rely on
