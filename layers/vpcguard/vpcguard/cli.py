@@ -50,7 +50,7 @@ from .accounts import (
 from .audit import AuditWriteError, audit_sink_for
 from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, iter_account, parse_since, scan_account
-from .checks.base import all_checks, validate_ids
+from .checks.base import all_checks, check_ids, validate_ids
 from .engine import Engine
 from .model import Severity, Status
 from .org import OrgScan, document_extra, failures_table, resolve_targets, scan_targets, targets_line
@@ -169,6 +169,11 @@ def _format_list(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
+def _id_list(text: str) -> list[str]:
+    """`--checks a,b`: the ids as given (checked against the catalog once parsing is done)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _split_commas(values: Iterable[str]) -> list[str]:
     """`--subnets a b`, `--subnets a,b` and repeated flags all mean the same list."""
     out: list[str] = []
@@ -230,6 +235,25 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CHECK=MODE",
         help="per-check mode: off, notify or fix (repeatable; wins over VPCGUARD_MODES)",
+    )
+
+
+def _add_check_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("checks")
+    group.add_argument(
+        "--checks",
+        type=_id_list,
+        action="extend",
+        metavar="ID[,ID...]",
+        help="evaluate only these checks (ids as `vpcguard checks` lists them; repeatable); no AWS call "
+        "is made for facts that only other checks need, and the others are not in the report",
+    )
+    group.add_argument(
+        "--exclude-checks",
+        type=_id_list,
+        action="extend",
+        metavar="ID[,ID...]",
+        help="evaluate every check but these (with --checks: the ones listed there, minus these)",
     )
 
 
@@ -333,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--external-id", metavar="ID", help="passed to sts:AssumeRole when given")
     _add_aws_options(scan)
     _add_output_options(scan)
+    _add_check_options(scan)
     fixes = scan.add_argument_group("remediation")
     fixes.add_argument("--remediate", action="store_true", help="apply the fixes whose mode is fix")
     fixes.add_argument("--dry-run", action="store_true", help="plan fixes (WOULD_FIX) but write nothing")
@@ -380,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
     _add_aws_options(preflight)
     _add_output_options(preflight)
+    _add_check_options(preflight)
     preflight.set_defaults(handler=_preflight)
 
     _add_guardrails_parser(commands)
@@ -438,6 +464,30 @@ def _modes(pairs: Sequence[str]) -> dict[str, Any]:
     return modes
 
 
+def check_selection(args: argparse.Namespace) -> list[str] | None:
+    """The ids of the checks --checks / --exclude-checks select, in catalog order; None when
+    neither is given (every check). Both given: the --checks ids minus the excluded ones.
+    A check that --mode (or VPCGUARD_MODES) turns off stays off: it is still not evaluated."""
+    chosen: list[str] | None = getattr(args, "checks", None)
+    excluded: list[str] | None = getattr(args, "exclude_checks", None)
+    if chosen is None and excluded is None:
+        return None
+    known = check_ids()
+    for flag, ids in (("--checks", chosen), ("--exclude-checks", excluded)):
+        if ids is None:
+            continue
+        if not ids:
+            raise CliError(f"{flag} needs at least one check id; valid ids: {', '.join(known)}")
+        try:
+            validate_ids(ids)
+        except ValueError as exc:
+            raise CliError(f"{flag}: {exc}; valid ids: {', '.join(known)}") from None
+    selected = [c for c in known if (chosen is None or c in chosen) and c not in (excluded or ())]
+    if not selected:
+        raise CliError("--checks and --exclude-checks leave no check to evaluate")
+    return selected
+
+
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
     """Settings.from_env with the CLI's flags winning.
 
@@ -448,6 +498,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
         "dry_run": True if getattr(args, "dry_run", False) else None,
         "modes": _modes(args.mode) if args.mode else None,
     }
+    selected = check_selection(args)
+    if selected is not None:
+        overrides["checks"] = tuple(selected)
     for name in ("flow_logs_log_group", "flow_logs_role_arn", "flow_logs_s3_arn", "audit_table"):
         overrides[name] = getattr(args, name, None)
     try:
@@ -644,6 +697,7 @@ def _emit(
     """Write `reports` (or what the callable returns, called once the outputs are open) in
     every format asked for, one report at a time; the one stderr line; the exit code."""
     formats = _formats(args)
+    selected = check_selection(args)
     outputs = _open_outputs(args, formats)
     tally = Tally(args.fail_on, ignore_error)
     writers: list[Writer] = []
@@ -662,6 +716,8 @@ def _emit(
                     ignore_error=ignore_error,
                 )
             )
+        for writer in writers:
+            writer.checks = selected
         if org is not None:
             for writer in writers:
                 writer.extra = document_extra(org)

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .audit import AuditWriteError
 from .aws import AwsClients, describe_error, raise_if_setup_error
-from .checks.base import Check, all_checks, validate_ids
+from .checks.base import Check, all_checks, get_check, validate_ids
 from .exemptions import EXEMPT_TAG, exempt_note, exemptions_covering
 from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
@@ -70,9 +70,35 @@ class Engine:
         self.scope = scope or HomeScope(clients)
         # Anything with `.record(Subject, Snapshot | None)`: the drift dependency index.
         self.index_sink = index_sink
-        self.checks: list[Check] = all_checks()
         # A mode for a check that does not exist is a typo that would silently do nothing.
         validate_ids(self.settings.modes)
+        selected = self.settings.checks
+        if selected is not None:
+            validate_ids(selected)
+            if index_sink is not None:
+                # The index holds what a subject depends on, read from its snapshot: a partial
+                # snapshot would drop dependencies, and drift would miss changes to them.
+                raise ValueError(
+                    "a check selection reads only part of each subject's facts, so it cannot write "
+                    "the drift dependency index"
+                )
+        self.checks: list[Check] = [c for c in all_checks() if selected is None or c.meta.id in selected]
+        # The fact groups a snapshot reads: those the evaluated checks require (None: every
+        # group, as without a selection, whatever the modes say).
+        self.facts: frozenset[str] | None = None
+        if selected is not None:
+            self.facts = frozenset(
+                f
+                for c in self.checks
+                if self.settings.mode_for(c.meta.id, c.meta.fix_default or "notify") != "off"
+                for f in c.meta.requires
+            )
+
+    @property
+    def selected_ids(self) -> list[str] | None:
+        """The ids of the checks this engine evaluates, in order; None when every check is
+        (no selection). What a report's metadata names as the checks used."""
+        return None if self.settings.checks is None else [c.meta.id for c in self.checks]
 
     # --- public API -------------------------------------------------------------------
 
@@ -83,7 +109,7 @@ class Engine:
         if subject.error:
             self._index(subject, None)
             return self._report(subject, None, [self._unresolved_result(subject)], [])
-        snap = self.inventory.snapshot(subject)
+        snap = self.inventory.snapshot(subject, self.facts)
         audit: list[AuditRecord] = []
         first: list[_FirstPass] = []
         for check in self.checks:
@@ -109,7 +135,7 @@ class Engine:
         # Re-verify from AWS, not from what we believe we did: one fresh snapshot for all.
         if snap.vpc_id:
             self.inventory.invalidate_vpc(snap.vpc_id)
-        fresh = self.inventory.snapshot(subject)
+        fresh = self.inventory.snapshot(subject, self.facts)
         results = [self._second_pass(entry, fresh) for entry in first]
         self._index(subject, fresh)
         return _with_vpc_name(self._report(subject, fresh.vpc_id, results, audit), fresh)
@@ -186,21 +212,27 @@ class Engine:
         except Exception:  # severity must never stop a report
             return check.meta.severity
 
-    def _plan(self, check: Check, snap: Snapshot, outcome: Outcome) -> FixPlan:
-        """The check's plan, with the fix-time facts it asks for read in first; a fact that
-        cannot be read means no safe plan (we cannot tell who else the change touches)."""
+    def _plan(self, check: Check, snap: Snapshot, outcome: Outcome) -> tuple[FixPlan, Snapshot]:
+        """The check's plan, with the fix-time facts it asks for read in first, and the
+        snapshot it was planned on; a fact that cannot be read means no safe plan (we cannot
+        tell who else the change touches, or where it goes)."""
         names = check.fix_facts(snap, outcome)
         if names:
+            before = snap
             snap = self.inventory.with_fix_facts(snap, names)
-            reasons = list(dict.fromkeys(snap.errors[n] for n in names if n in snap.errors))
+            # A group this run had not read (a check selection) counts only if reading it
+            # failed now; one that failed before is the check's own business, as always.
+            failed = [n for n in names if n in snap.errors and (n in before.unread or n not in before.errors)]
+            reasons = list(dict.fromkeys(snap.errors[n] for n in failed))
             if reasons:
                 raise NoSafeFix("cannot tell who else the change would affect: " + "; ".join(reasons))
-        return check.plan_fix(snap, outcome, self.settings)
+        return check.plan_fix(snap, outcome, self.settings), snap
 
     def _fix(self, entry: _FirstPass, snap: Snapshot, audit: list[AuditRecord]) -> None:
         check, outcome, result = entry.check, entry.outcome, entry.result
         try:
-            plan = self._plan(check, snap, outcome)
+            # The exemption of what the fix touches is read from the snapshot it was planned on.
+            plan, snap = self._plan(check, snap, outcome)
         except NoSafeFix as exc:
             entry.note = f"not fixed automatically: {exc}"
             result.detail = f"{outcome.detail} ({entry.note})"
@@ -313,7 +345,9 @@ class Engine:
             log.error("dependency index for %s not written: %s", subject.arn or subject.name, exc)
 
     def _unresolved_result(self, subject: Subject) -> CheckResult:
-        check = next(c for c in self.checks if c.meta.id == RESOLUTION_CHECK_ID)
+        # Reported whatever checks are selected: a subject that cannot be read at all is an
+        # ERROR, never a report with no results (which would pass).
+        check = get_check(RESOLUTION_CHECK_ID)
         return CheckResult(
             check_id=RESOLUTION_CHECK_ID,
             status=Status.ERROR,

@@ -8,7 +8,7 @@ ERROR rather than letting a check see an empty list and PASS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,29 @@ ALL_FACTS = (
     ROLE,
     BUCKET_POLICIES,
 )
+
+# Read for every subject with a VpcConfig, whatever the checks of the run need: they tell which
+# VPC it is, and the `vpcguard:exempt` tags on the VPC, its subnets and groups exempt a FAIL of
+# any check (and the VPC's Name goes in the report).
+IDENTITY_FACTS = (SUBNETS, SECURITY_GROUPS, VPC)
+# Fact groups computed from others: the S3 prefix list id is read off the S3 gateway
+# endpoint's routes (a DescribePrefixLists call only when they do not name it).
+DERIVED_FROM: Mapping[str, tuple[str, ...]] = {PREFIX_LIST: (ROUTE_TABLES, ENDPOINTS)}
+
+# The reason a fact group that was deliberately not read gives (in `Snapshot.errors`), so a
+# check that needs it can never take the empty value for a PASS.
+NOT_READ = "not read: no check selected for this run needs it"
+
+
+def groups_to_read(required: Iterable[str] | None) -> frozenset[str]:
+    """The fact groups a snapshot reads for checks that require `required` (None: every
+    group): those, what identifies the subject, and what derived groups are computed from."""
+    if required is None:
+        return frozenset(ALL_FACTS)
+    wanted = {*IDENTITY_FACTS, *required}
+    for name in list(wanted):
+        wanted.update(DERIVED_FROM.get(name, ()))
+    return frozenset(wanted & set(ALL_FACTS))
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,9 @@ class Snapshot:
     vpc_subnet_ids: tuple[str, ...] | None = None
     group_interfaces: Mapping[str, tuple[NetworkInterface, ...]] | None = None
     errors: Mapping[str, str] = field(default_factory=frozen_map)
+    # Fact groups deliberately not read (no check of the run needs them); each is also in
+    # `errors` with NOT_READ, so a check that needs one is ERROR, never a PASS on nothing.
+    unread: frozenset[str] = frozenset()
 
     # --- derived views, computed from the facts above (no I/O) ---
 

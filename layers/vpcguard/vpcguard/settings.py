@@ -79,6 +79,9 @@ class Settings:
     work_queue_url: str | None = None
     index_table: str | None = None  # the drift dependency index (VPCGUARD_INDEX_TABLE)
     index_ttl_days: int = 7  # its entries expire this long after the last evaluation
+    # The checks to evaluate (the CLI's --checks / --exclude-checks); None: every check. Only
+    # these are evaluated, and only the facts they need are read (Engine).
+    checks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("remediate", "dry_run", "security_hub"):
@@ -97,6 +100,10 @@ class Settings:
             isinstance(k, str) and isinstance(v, str) for k, v in self.slack_team_secrets.items()
         ):
             raise ValueError("slack_team_secrets must map team names to secret ARNs")
+        if self.checks is not None and (
+            not isinstance(self.checks, tuple) or not all(isinstance(c, str) for c in self.checks)
+        ):
+            raise ValueError(f"checks must be a tuple of check ids, not {self.checks!r}")
         if not isinstance(self.modes, Mapping):
             raise ValueError("modes must map check ids to modes")
         bad = [f"{check_id}={mode}" for check_id, mode in self.modes.items() if mode not in MODES]

@@ -93,6 +93,11 @@ class S3EndpointExists(Check):
             [snap.vpc_id or "", *(ep.id for ep in unusable)],
         )
 
+    def fix_facts(self, snap: Snapshot, outcome: Outcome) -> tuple[str, ...]:
+        # The endpoint goes on the subnets' effective route tables: read already, unless a
+        # check selection left them out (this check alone needs only the endpoints).
+        return (F.ROUTE_TABLES,)
+
     def plan_fix(self, snap: Snapshot, outcome: Outcome, settings: Settings) -> FixPlan:
         vpc_id = snap.vpc_id
         if not vpc_id:
