@@ -34,6 +34,8 @@ SUBJECT_KEYS = {
     "results",
 }
 RESULT_KEYS = {"check_id", "status", "severity", "title", "detail", "resource_ids", "fixable", "remediation"}
+# The document's metadata object (issue 14; also on jsonl's summary line).
+METADATA_KEYS = {"tool", "version", "time", "account", "region", "checks"}
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
-from vpcguard import cli
+from vpcguard import __version__, cli
 from vpcguard.progress import ProgressBar
 
 
@@ -134,9 +134,19 @@ def test_since_in_the_future_scans_nothing_and_exits_0(builder, capsys, aws_args
     account(builder, vpcs=1)
     code, out, _ = run(capsys, "scan", "--all", "--since", "2999-01-01", "--format", "json", *aws_args)
     assert code == 0
-    assert json.loads(out) == {
+    document = json.loads(out)
+    assert document == {
         "subjects": [],
         "summary": {"subjects": 0, "fail": 0, "fixed": 0, "would_fix": 0, "error": 0, "exempt": 0},
+        "metadata": {
+            "tool": "vpcguard",
+            "version": __version__,
+            "time": document["metadata"]["time"],  # the run's start
+            # No subject names the account, and learning it would cost an STS call.
+            "account": None,
+            "region": REGION,
+            "checks": None,
+        },
     }
 
 

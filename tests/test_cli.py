@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RESULT_KEYS, SUBJECT_KEYS, run, run_json
+from tests.conftest import METADATA_KEYS, RESULT_KEYS, SUBJECT_KEYS, run, run_json
 from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -62,7 +62,8 @@ def test_scan_json_is_exactly_the_contract_document(builder, capsys, aws_args):
 
     code, doc, err = run_json(capsys, "scan", "--model", "good", "--transform-job", "nightly", *aws_args)
 
-    assert set(doc) == {"subjects", "summary"}  # no "audit" key when nothing was changed
+    assert set(doc) == {"subjects", "summary", "metadata"}  # no "audit" key when nothing was changed
+    assert set(doc["metadata"]) == METADATA_KEYS
     assert set(doc["summary"]) == SUMMARY_KEYS
     assert doc["summary"]["subjects"] == 2
     model, job = doc["subjects"]
@@ -628,7 +629,7 @@ def test_console_script_scans_against_local_aws(builder, endpoint_url):
 
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"subjects", "summary"} and doc["summary"]["subjects"] == 2
+    assert set(doc) == {"subjects", "summary", "metadata"} and doc["summary"]["subjects"] == 2
     assert [s["name"] for s in doc["subjects"]] == ["good", "nightly"]
     assert results_by_id(doc["subjects"][1])["vpc_config_consistent"]["status"] == "PASS"
 

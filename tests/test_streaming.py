@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import SUBJECT_KEYS
+from tests.conftest import METADATA_KEYS, SUBJECT_KEYS
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -65,7 +65,8 @@ def test_jsonl_is_one_subject_per_line_then_the_summary(builder, capsys, aws_arg
         ("model", "lonely"),
         ("transform_job", "nightly"),
     ]
-    assert set(objects[-1]) == {"summary"} and set(objects[-1]["summary"]) == SUMMARY_KEYS
+    assert set(objects[-1]) == {"summary", "metadata"} and set(objects[-1]["summary"]) == SUMMARY_KEYS
+    assert set(objects[-1]["metadata"]) == METADATA_KEYS
     assert objects[-1]["summary"]["subjects"] == 4 and objects[-1]["summary"]["fail"] == 1
     assert all(
         line == json.dumps(o, separators=(",", ":")) for line, o in zip(lines, objects, strict=True)
@@ -84,8 +85,13 @@ def test_json_is_compact_unless_pretty_and_pretty_is_the_indented_document(build
     _, compact, _ = run(capsys, "scan", "--all", "--jobs", "all", "--format", "json", *aws_args)
     _, pretty, _ = run(capsys, "scan", "--all", "--jobs", "all", "--format", "json", "--pretty", *aws_args)
 
-    assert compact.count("\n") == 1 and json.loads(compact) == json.loads(pretty)
-    assert pretty == json.dumps(json.loads(compact), indent=2) + "\n"
+    def untimed(text: str) -> dict:
+        document = json.loads(text)
+        del document["metadata"]["time"]  # each run's own start
+        return document
+
+    assert compact.count("\n") == 1 and untimed(compact) == untimed(pretty)
+    assert pretty == json.dumps(json.loads(pretty), indent=2) + "\n"
 
 
 def test_pretty_json_of_nothing_is_the_indented_empty_document(builder, capsys, aws_args):
@@ -93,7 +99,9 @@ def test_pretty_json_of_nothing_is_the_indented_empty_document(builder, capsys, 
     _, out, _ = run(
         capsys, "scan", "--all", "--since", "2999-01-01", "--format", "json", "--pretty", *aws_args
     )
-    assert out == json.dumps(scan_json_document([]), indent=2) + "\n"
+    metadata = json.loads(out)["metadata"]
+    assert set(metadata) == METADATA_KEYS
+    assert out == json.dumps({**scan_json_document([]), "metadata": metadata}, indent=2) + "\n"
 
 
 def test_bounded_map_never_runs_more_than_the_window_ahead_of_its_consumer():

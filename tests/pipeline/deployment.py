@@ -37,14 +37,19 @@ class LocalDeployment:
     findings_queue_url: str = ""
     # Another account (member.yaml in a member account): every call carries moto's account header.
     account: str = ACCOUNT
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # --- clients ----------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        client = boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
-        if self.account != ACCOUNT:
-            client.meta.events.register("before-sign", self._as_account)
-        return client
+        """One client per service for this deployment (creating one per call cost more than
+        the calls)."""
+        if service not in self._clients:
+            client = boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            if self.account != ACCOUNT:
+                client.meta.events.register("before-sign", self._as_account)
+            self._clients[service] = client
+        return self._clients[service]
 
     def _as_account(self, request: Any, **_: Any) -> None:
         request.headers["x-moto-account-id"] = self.account

@@ -179,6 +179,12 @@ class AwsClients:
         if account.isdigit() and len(account) == 12 and self.account is None:
             self.account = account
 
+    @property
+    def known_account(self) -> str | None:
+        """The credentials' account if already known (given, or asked of STS earlier); None
+        otherwise. Never makes a call."""
+        return self._caller_account or self.account
+
     def caller_account(self) -> str:
         """The credentials' account: one sts:GetCallerIdentity per AwsClients, remembered
         (a failure is not, so a later subject asks again). Clients made for a member

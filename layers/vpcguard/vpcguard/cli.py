@@ -29,7 +29,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -78,7 +78,7 @@ from .report import (
     use_colour,
 )
 from .reports_html import render_html
-from .results import CheckResult, SubjectReport
+from .results import CheckResult, RunScope, SubjectReport, report_metadata
 from .routing import SubjectRouter
 from .sarif import Locate, sarif_log
 from .scope import ForeignSubjectError
@@ -90,9 +90,14 @@ __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
 
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_MAX_WORKERS = 8
-REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html", "sarif")
-# What a report file's extension says about its format, when --format does not.
+REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html", "sarif", "junit", "asff", "ocsf")
+# What a report file's extension says about its format, when --format does not. Two-part
+# extensions first: the names --output-dir gives (vpcguard.asff.json) read back as written.
 FORMAT_BY_EXTENSION = {
+    ".junit.xml": "junit",
+    ".asff.json": "asff",
+    ".ocsf.json": "ocsf",
+    ".xml": "junit",
     ".sarif": "sarif",
     ".json": "json",
     ".jsonl": "jsonl",
@@ -110,6 +115,9 @@ FILE_NAME_BY_FORMAT = {
     "csv": "vpcguard.csv",
     "html": "vpcguard.html",
     "sarif": "vpcguard.sarif",
+    "junit": "vpcguard.junit.xml",
+    "asff": "vpcguard.asff.json",
+    "ocsf": "vpcguard.ocsf.json",
 }
 # `--output text` and friends: AWS CLI output formats vpcguard does not have.
 AWS_CLI_ONLY_FORMATS = ("text", "yaml", "yaml-stream")
@@ -202,9 +210,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         "per line as each is evaluated, then a summary line: constant memory, for large accounts), "
         "csv (one row per result, streamed) or html (one self-contained page; holds every report "
         "in memory until the end) or sarif (SARIF 2.1.0 for code scanning; with preflight --template, "
-        "the template's file and line; holds every report). Several, comma-separated, with "
-        "--output-dir. Default: from "
-        "--output-file's extension, else table",
+        "the template's file and line; holds every report), junit (JUnit XML for CI test reports: a "
+        "test case per subject and check, failure for FAIL, error for ERROR, skipped for EXEMPT and "
+        "NOT_APPLICABLE), asff (AWS Security Finding Format, a JSON list for aws securityhub "
+        "batch-import-findings) or ocsf (OCSF 1.1.0 Compliance Finding events, class 2003, a JSON list "
+        "for a security data lake). Several, comma-separated, with --output-dir. Default: from "
+        "--output-file's extension (.json, .jsonl, .csv, .html, .sarif, .xml = junit, .asff.json, "
+        ".ocsf.json), else table",
     )
     group.add_argument(
         "--output",
@@ -567,6 +579,16 @@ def error_line(reports: Iterable[SubjectReport], ignore_error: ErrorFilter | Non
     return tally.error_line()
 
 
+def skip_uncounted_error(ignore_error: ErrorFilter | None) -> ErrorFilter:
+    """True for an ERROR result the run does not count (preflight without a role): sarif
+    leaves it out, junit reports it as skipped rather than as an error."""
+
+    def skip(report: SubjectReport, result: CheckResult) -> bool:
+        return bool(ignore_error and result.status == Status.ERROR and ignore_error(report, result))
+
+    return skip
+
+
 def make_writer(
     fmt: str,
     stream: TextIO,
@@ -587,15 +609,24 @@ def make_writer(
     if fmt == "csv":
         return CsvWriter(stream)
     if fmt == "sarif":
-
-        def skip(report: SubjectReport, result: CheckResult) -> bool:
-            # What the run does not count as an ERROR (preflight without a role) is not in the log.
-            return bool(ignore_error and result.status == Status.ERROR and ignore_error(report, result))
+        skip = skip_uncounted_error(ignore_error)
 
         def render_sarif(reports: list[SubjectReport]) -> str:
             return json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n"
 
         return BufferingWriter(stream, render_sarif)
+    if fmt == "junit":
+        from .junit import JunitWriter  # each machine format's module only when asked for
+
+        return JunitWriter(stream, skip=skip_uncounted_error(ignore_error))
+    if fmt == "asff":
+        from .asff import AsffWriter
+
+        return AsffWriter(stream, pretty=pretty)
+    if fmt == "ocsf":
+        from .ocsf import OcsfWriter
+
+        return OcsfWriter(stream, pretty=pretty)
     if fmt == "html":
         title = "vpcguard account scan" if account else "vpcguard scan"
         return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
@@ -643,14 +674,23 @@ def _formats(args: argparse.Namespace) -> list[str]:
             raise CliError(f"--output {aws_style} and --format {','.join(given)} disagree: give one of them")
         given = [aws_style]
     if not given and args.output_file:
-        suffix = Path(args.output_file).suffix.lower()
-        given = [FORMAT_BY_EXTENSION.get(suffix, "table")]
+        given = [format_of_file(args.output_file)]
     given = list(dict.fromkeys(given)) or ["table"]
     if len(given) > 1 and not args.output_dir:
         raise CliError(f"{len(given)} formats need --output-dir DIR (one file each), or give one --format")
     if args.output_dir and args.output_file:
         raise CliError("--output-file and --output-dir cannot be combined: one file, or one file per format")
     return given
+
+
+def format_of_file(path: str) -> str:
+    """The format a report file's name asks for: its last two extensions (vpcguard.asff.json),
+    else its last one, else table."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    for extension in ("".join(suffixes[-2:]), "".join(suffixes[-1:])):
+        if extension in FORMAT_BY_EXTENSION:
+            return FORMAT_BY_EXTENSION[extension]
+    return "table"
 
 
 def _looks_like_a_path(value: str) -> bool:
@@ -693,13 +733,20 @@ def _emit(
     account: bool = False,
     org: OrgScan | None = None,
     locate: Locate | None = None,
+    home: AwsClients | None = None,
 ) -> int:
     """Write `reports` (or what the callable returns, called once the outputs are open) in
-    every format asked for, one report at a time; the one stderr line; the exit code."""
+    every format asked for, one report at a time; the one stderr line; the exit code.
+
+    The metadata object names the checks --checks / --exclude-checks selected (null: the
+    whole catalog). `home`: the run's clients, whose region (and account, when known without a call) the
+    metadata names when no subject does (an empty account)."""
     formats = _formats(args)
     selected = check_selection(args)
     outputs = _open_outputs(args, formats)
+    started = datetime.now(UTC)
     tally = Tally(args.fail_on, ignore_error)
+    scope = RunScope()
     writers: list[Writer] = []
     try:
         for fmt, path, stream in outputs:
@@ -716,8 +763,6 @@ def _emit(
                     ignore_error=ignore_error,
                 )
             )
-        for writer in writers:
-            writer.checks = selected
         if org is not None:
             for writer in writers:
                 writer.extra = document_extra(org)
@@ -727,9 +772,18 @@ def _emit(
             writer.start()
         for report in reports() if callable(reports) else reports:
             tally.add(report)
+            scope.add(report)
             for writer in writers:
                 writer.write(report)
+        several = org is not None and len(org.targets) > 1
+        metadata = report_metadata(
+            time=started,
+            account=None if several else scope.account(home.known_account if home else None),
+            region=None if several else scope.region(home.region if home else args.region),
+            checks=selected,
+        )
         for writer in writers:
+            writer.metadata = metadata
             writer.finish(dict(tally.summary))
     except OSError as exc:
         where = next((p for _, p, _ in outputs if p), "stdout")
@@ -740,6 +794,9 @@ def _emit(
                 stream.close()
             else:
                 stream.flush()
+    for writer in writers:
+        for note in writer.notes:
+            print(f"vpcguard: {note}", file=sys.stderr)
     files = [path for _, path, _ in outputs if path]
     if files and wants_progress(sys.stderr):
         print(f"vpcguard: {summary_line(tally.summary)}; report in {', '.join(files)}", file=sys.stderr)
@@ -793,7 +850,7 @@ def _scan(args: argparse.Namespace) -> int:
             yield from (engine.evaluate_model(name) for name in models)
             yield from (engine.evaluate_transform_job(name) for name in jobs)
 
-        return _emit(args, reports)
+        return _emit(args, reports, home=engine.clients)
     # An ARN of another account or region is never evaluated with these credentials: it is
     # evaluated there, through the member role, or refused before anything is read.
     router = SubjectRouter(_sessions(args, engine.clients), engine, settings)
@@ -805,7 +862,7 @@ def _scan(args: argparse.Namespace) -> int:
         yield from (router.evaluate("model", ref) for ref in models)
         yield from (router.evaluate("transform_job", ref) for ref in jobs)
 
-    return _emit(args, routed)
+    return _emit(args, routed, home=engine.clients)
     return _emit(args, reports)
 
 
@@ -874,7 +931,7 @@ def _scan_org(args: argparse.Namespace) -> int:
         print(f"vpcguard: {failure.line()}", file=sys.stderr)
     if wants_progress(sys.stderr):
         print(f"vpcguard: {targets_line(scan)}", file=sys.stderr)
-    code = _emit(args, scan.reports, account=True, org=scan)
+    code = _emit(args, scan.reports, account=True, org=scan, home=base)
     return EXIT_ERROR if scan.failures else code
 
 
@@ -896,7 +953,7 @@ def _scan_all(args: argparse.Namespace) -> int:
         )
 
     try:
-        return _emit(args, reports, account=True)
+        return _emit(args, reports, account=True, home=clients)
     finally:
         if progress is not None:
             progress.close()
@@ -938,7 +995,7 @@ def _preflight(args: argparse.Namespace) -> int:
         def ignore(_: SubjectReport, result: CheckResult) -> bool:
             return result.check_id in role_checks
 
-    return _emit(args, [report], ignore)
+    return _emit(args, [report], ignore, home=engine.clients)
 
 
 def _template_parameters(pairs: Sequence[str]) -> dict[str, str]:
@@ -960,7 +1017,7 @@ def _preflight_template(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if not run.reports:
         print(f"vpcguard: {args.template}: no SageMaker model to check", file=sys.stderr)
-    return _emit(args, run.reports, run.ignore_error, locate=run.locate)
+    return _emit(args, run.reports, run.ignore_error, locate=run.locate, home=engine.clients)
 
 
 def _guardrails(args: argparse.Namespace) -> int:

@@ -104,11 +104,13 @@ class Writer:
         # Keys a machine format adds after the summary (an organization scan's targets and
         # the targets that failed); text a table puts before and after itself.
         self.extra: dict[str, Any] = {}
+        # The run's metadata object (tool, version, time, account, region, checks), set by
+        # the CLI before `finish`: account and region are known once the subjects are.
+        self.metadata: dict[str, Any] | None = None
+        # One-line notes for stderr about what the format could not carry (said by the CLI).
+        self.notes: list[str] = []
         self.header = ""
         self.footer = ""
-        # The ids of the checks the run evaluated (--checks / --exclude-checks), in catalog
-        # order; None when every check was. For a report's metadata to name.
-        self.checks: list[str] | None = None
 
     def start(self) -> None:
         """Called once, before the first report."""
@@ -146,7 +148,10 @@ class JsonlWriter(Writer, _AuditMixin):
             self.stream.write(_compact({"audit": self.audit}) + "\n")
         if self.extra:
             self.stream.write(_compact(self.extra) + "\n")
-        self.stream.write(_compact({"summary": summary}) + "\n")
+        last: dict[str, Any] = {"summary": summary}
+        if self.metadata is not None:
+            last["metadata"] = self.metadata
+        self.stream.write(_compact(last) + "\n")
 
 
 class JsonWriter(Writer, _AuditMixin):
@@ -178,6 +183,8 @@ class JsonWriter(Writer, _AuditMixin):
 
     def finish(self, summary: dict[str, int]) -> None:
         tail: dict[str, Any] = {"summary": summary}
+        if self.metadata is not None:
+            tail["metadata"] = self.metadata
         if self.audit:
             tail["audit"] = self.audit
         tail.update(self.extra)
@@ -189,6 +196,31 @@ class JsonWriter(Writer, _AuditMixin):
             head = '{"subjects":[],' if self.count == 0 else "],"
             body = ",".join(f'"{key}":{_compact(value)}' for key, value in tail.items())
             self.stream.write(head + body + "}\n")
+
+
+class JsonListWriter(Writer):
+    """A JSON list of the objects `items` makes of each report (ASFF findings, OCSF events),
+    written as they come: `[`, the objects, `]`. Compact, one object a line, unless pretty."""
+
+    def __init__(
+        self, stream: TextIO, items: Callable[[SubjectReport], Iterable[dict[str, Any]]], pretty: bool = False
+    ) -> None:
+        super().__init__(stream)
+        self.items = items
+        self.pretty = pretty
+
+    def start(self) -> None:
+        self.count = 0
+        self.stream.write("[")
+
+    def write(self, report: SubjectReport) -> None:
+        for item in self.items(report):
+            text = json.dumps(item, indent=2).replace("\n", "\n  ") if self.pretty else _compact(item)
+            self.stream.write(("\n  " if self.count == 0 else ",\n  ") + text)
+            self.count += 1
+
+    def finish(self, summary: dict[str, int]) -> None:
+        self.stream.write("\n]\n" if self.count else "]\n")
 
 
 class CsvWriter(Writer):

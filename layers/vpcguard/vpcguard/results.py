@@ -13,10 +13,12 @@ start, and building pydantic models costs more there than the rest of the engine
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from . import __version__
 from .model import Severity, Status
 
 # The tag naming the team that owns a model or job (notifications are routed by it).
@@ -236,3 +238,54 @@ def scan_document(reports: Iterable[SubjectReport]) -> dict[str, Any]:
     """`vpcguard scan --format json`: {"subjects": [...], "summary": {...}}."""
     reports = list(reports)
     return {"subjects": [r.to_dict() for r in reports], "summary": summarize(reports)}
+
+
+TOOL_NAME = "vpcguard"
+
+
+def report_metadata(
+    *,
+    time: datetime,
+    account: str | None,
+    region: str | None,
+    checks: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The "metadata" object of the JSON document (and of jsonl's summary line): which tool
+    and version wrote it, when the run started (ISO 8601, UTC), the account and region
+    scanned (null when the run covered several, or none was known), and the check ids
+    evaluated (null: every check of the catalog)."""
+    return {
+        "tool": TOOL_NAME,
+        "version": __version__,
+        "time": time.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "account": account or None,
+        "region": region or None,
+        "checks": list(checks) if checks is not None else None,
+    }
+
+
+class RunScope:
+    """The accounts and regions of the subjects seen so far: the metadata's account and
+    region are the one each when there is exactly one, else the fallback (or null)."""
+
+    def __init__(self) -> None:
+        self.accounts: set[str] = set()
+        self.regions: set[str] = set()
+
+    def add(self, report: SubjectReport) -> None:
+        if report.account:
+            self.accounts.add(report.account)
+        if report.region:
+            self.regions.add(report.region)
+
+    @staticmethod
+    def _one(seen: set[str], fallback: str | None) -> str | None:
+        if len(seen) == 1:
+            return next(iter(seen))
+        return fallback if not seen else None
+
+    def account(self, fallback: str | None = None) -> str | None:
+        return self._one(self.accounts, fallback)
+
+    def region(self, fallback: str | None = None) -> str | None:
+        return self._one(self.regions, fallback)

@@ -62,4 +62,4 @@ def scan_affected(args: argparse.Namespace) -> int:
     if not reports:
         what = "model or transform job" if jobs != "none" else "model"
         print(f"vpcguard: no {what} depends on {key}", file=sys.stderr)
-    return _emit(args, reports)
+    return _emit(args, reports, home=clients)

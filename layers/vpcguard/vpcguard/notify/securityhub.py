@@ -83,6 +83,9 @@ def to_asff(
     default product must carry the importing account as AwsAccountId, so a hub's finding for
     a member account's subject names the member in its title, resources and product fields."""
     failing = result.status in _FAILING
+    # An exempted failure (only `vpcguard scan --format asff` sends one; the notifier
+    # suppresses through BatchUpdateFindings) is still not compliant: a SUPPRESSED finding.
+    exempt = result.status == Status.EXEMPT
     importer_account, importer_region = home or (subject.account, subject.region)
     member = bool(subject.account) and subject.account != importer_account
     partition = partition_of(subject.region)
@@ -128,8 +131,8 @@ def to_asff(
         ),
         "Description": fit(f"{result.status.value}: {result.detail}", MAX_DESCRIPTION),
         "Resources": resources,
-        "Compliance": {"Status": "FAILED" if failing else "PASSED"},
-        "RecordState": "ACTIVE" if failing else "ARCHIVED",
+        "Compliance": {"Status": "FAILED" if failing or exempt else "PASSED"},
+        "RecordState": "ACTIVE" if failing or exempt else "ARCHIVED",
         "SourceUrl": console_url(subject.region, subject.type, subject.name),
         "ProductFields": {
             "vpcguard/check_id": result.check_id,
@@ -143,7 +146,7 @@ def to_asff(
     }
     if new:
         # Workflow can be set only when the finding is created.
-        finding["Workflow"] = {"Status": "NEW" if failing else "RESOLVED"}
+        finding["Workflow"] = {"Status": "NEW" if failing else "SUPPRESSED" if exempt else "RESOLVED"}
     todo = what_to_do(result)
     if todo:
         finding["Remediation"] = {"Recommendation": {"Text": fit(_plain(todo), MAX_RECOMMENDATION)}}
