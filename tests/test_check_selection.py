@@ -245,22 +245,16 @@ def test_preflight_takes_the_same_selection(builder, capsys, aws_args, counted):
     assert not {"ec2:DescribeVpcEndpoints", "ec2:DescribeFlowLogs"} & set(calls), calls
 
 
-def test_the_writers_are_given_the_selected_ids(builder, capsys, aws_args, monkeypatch):
-    """For the report's metadata (issue 14): every writer the CLI makes carries the ids."""
+def test_the_reports_metadata_names_the_selected_ids(builder, capsys, aws_args):
+    """The JSON document's metadata says which checks ran (null: all of them)."""
     net = builder.compliant_vpc()
     builder.compliant_model("good", net)
-    writers = []
-    real_make = cli.make_writer
-
-    def keep(*args, **kwargs):
-        writer = real_make(*args, **kwargs)
-        writers.append(writer)
-        return writer
-
-    monkeypatch.setattr(cli, "make_writer", keep)
-    run(capsys, "scan", "--model", "good", "--checks", "vpc_dns_support,subnets_multi_az", *aws_args)
-    run(capsys, "scan", "--model", "good", *aws_args)
-    assert [w.checks for w in writers] == [["subnets_multi_az", "vpc_dns_support"], None]
+    _, selected, _ = run_json(
+        capsys, "scan", "--model", "good", "--checks", "vpc_dns_support,subnets_multi_az", *aws_args
+    )
+    _, everything, _ = run_json(capsys, "scan", "--model", "good", *aws_args)
+    assert selected["metadata"]["checks"] == ["subnets_multi_az", "vpc_dns_support"]
+    assert everything["metadata"]["checks"] is None
 
 
 # --- the engine API (what the Lambda path can use) ------------------------------------------

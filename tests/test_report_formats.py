@@ -366,17 +366,23 @@ def test_an_empty_account_scan_still_names_its_region(capsys, aws_args):
     assert doc["metadata"]["region"] == REGION and doc["metadata"]["account"] is None
 
 
-def test_metadata_lists_the_checks_the_caller_evaluated(builder, capsys, aws_args, monkeypatch):
-    # --checks arrives on another branch: the CLI hands its selection to _emit as `checks`.
-    from vpcguard import cli
-
+def test_metadata_lists_the_checks_the_run_selected(builder, capsys, aws_args):
     builder.compliant_model("good", builder.compliant_vpc())
-    emit = cli._emit
-    monkeypatch.setattr(
-        cli, "_emit", lambda *a, **kw: emit(*a, **{**kw, "checks": ["vpc_dns_support", "sg_self_ingress"]})
+    code, out, _ = run(
+        capsys,
+        "scan",
+        "--model",
+        "good",
+        "--format",
+        "json",
+        "--checks",
+        "vpc_dns_support,sg_self_ingress",
+        *aws_args,
     )
+    # In catalog order, whatever order they were given in.
+    assert json.loads(out)["metadata"]["checks"] == ["sg_self_ingress", "vpc_dns_support"]
     code, out, _ = run(capsys, "scan", "--model", "good", "--format", "json", *aws_args)
-    assert json.loads(out)["metadata"]["checks"] == ["vpc_dns_support", "sg_self_ingress"]
+    assert json.loads(out)["metadata"]["checks"] is None
 
 
 # --- several formats at once ------------------------------------------------------------------------

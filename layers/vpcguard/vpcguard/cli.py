@@ -885,14 +885,13 @@ def _emit(
     account: bool = False,
     org: OrgScan | None = None,
     locate: Locate | None = None,
-    checks: Sequence[str] | None = None,
     home: AwsClients | None = None,
 ) -> int:
     """Write `reports` (or what the callable returns, called once the outputs are open) in
     every format asked for, one report at a time; the one stderr line; the exit code.
 
-    `checks`: the check ids evaluated (None: the whole catalog), for the metadata object;
-    `home`: the run's clients, whose region (and account, when known without a call) the
+    The metadata object names the checks --checks / --exclude-checks selected (null: the
+    whole catalog). `home`: the run's clients, whose region (and account, when known without a call) the
     metadata names when no subject does (an empty account)."""
     formats = _formats(args)
     selected = check_selection(args)
@@ -917,8 +916,6 @@ def _emit(
                     ignore_error=ignore_error,
                 )
             )
-        for writer in writers:
-            writer.checks = selected
         if org is not None:
             for writer in writers:
                 writer.extra = document_extra(org)
@@ -942,7 +939,7 @@ def _emit(
             time=started,
             account=None if several else scope.account(home.known_account if home else None),
             region=None if several else scope.region(home.region if home else args.region),
-            checks=checks,
+            checks=selected,
         )
         for writer in writers:
             writer.metadata = metadata

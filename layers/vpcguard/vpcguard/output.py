@@ -161,9 +161,6 @@ class Writer:
         self.notes: list[str] = []
         self.header = ""
         self.footer = ""
-        # The ids of the checks the run evaluated (--checks / --exclude-checks), in catalog
-        # order; None when every check was. For a report's metadata to name.
-        self.checks: list[str] | None = None
 
     def start(self) -> None:
         """Called once, before the first report."""
