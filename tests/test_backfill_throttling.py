@@ -36,8 +36,8 @@ from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.backfill import scan_account
+from vpcguard.formats.account import render_account_table
 from vpcguard.model import Status
-from vpcguard.report import render_account_table
 
 # botocore reads Config(retries={"max_attempts": N}) as N retries after the first attempt
 # (client.py sets total_max_attempts = N + 1), so AwsClients(max_attempts=2) tries 3 times.

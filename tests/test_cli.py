@@ -21,8 +21,10 @@ from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.checks.base import check_ids
+from vpcguard.formats.json import scan_json_document
+from vpcguard.formats.table import render_table
+from vpcguard.formats.text import use_colour
 from vpcguard.model import Severity, Status
-from vpcguard.report import render_table, scan_json_document, use_colour
 from vpcguard.results import AuditRecord, CheckResult, SubjectReport
 
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}

@@ -52,35 +52,24 @@ from .aws import AwsClients, AwsSetupError, describe_error
 from .backfill import JOB_SCOPES, iter_account, parse_since, scan_account
 from .checks.base import all_checks, check_ids, validate_ids
 from .engine import Engine
-from .model import Severity, Status
-from .org import OrgScan, document_extra, failures_table, resolve_targets, scan_targets, targets_line
-from .output import (
+from .formats import REPORT_FORMATS, make_writer
+from .formats.catalog import catalog_rows, render_catalog
+from .formats.sarif import Locate
+from .formats.text import NO_WRAP, output_width, summary_line, use_colour
+from .formats.writers import (
     EXIT_ERROR,
     EXIT_FINDINGS,
     EXIT_OK,
-    BufferingWriter,
-    CsvWriter,
     ErrorFilter,
-    JsonlWriter,
-    JsonWriter,
     Tally,
     Writer,
-    table_writer,
     write_all,
 )
+from .model import Severity
+from .org import OrgScan, document_extra, failures_table, resolve_targets, scan_targets, targets_line
 from .progress import ProgressBar, wants_progress
-from .report import (
-    NO_WRAP,
-    catalog_rows,
-    output_width,
-    render_catalog,
-    summary_line,
-    use_colour,
-)
-from .reports_html import render_html
 from .results import CheckResult, RunScope, SubjectReport, report_metadata
 from .routing import SubjectRouter
-from .sarif import Locate, sarif_log
 from .scope import ForeignSubjectError
 from .settings import Settings, parse_modes
 from .template_check import check_template
@@ -90,7 +79,6 @@ __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
 
 DEFAULT_FAIL_ON = Severity.LOW
 DEFAULT_MAX_WORKERS = 8
-REPORT_FORMATS = ("table", "json", "jsonl", "csv", "html", "sarif", "junit", "asff", "ocsf")
 # What a report file's extension says about its format, when --format does not. Two-part
 # extensions first: the names --output-dir gives (vpcguard.asff.json) read back as written.
 FORMAT_BY_EXTENSION = {
@@ -577,60 +565,6 @@ def error_line(reports: Iterable[SubjectReport], ignore_error: ErrorFilter | Non
     for report in reports:
         tally.add(report)
     return tally.error_line()
-
-
-def skip_uncounted_error(ignore_error: ErrorFilter | None) -> ErrorFilter:
-    """True for an ERROR result the run does not count (preflight without a role): sarif
-    leaves it out, junit reports it as skipped rather than as an error."""
-
-    def skip(report: SubjectReport, result: CheckResult) -> bool:
-        return bool(ignore_error and result.status == Status.ERROR and ignore_error(report, result))
-
-    return skip
-
-
-def make_writer(
-    fmt: str,
-    stream: TextIO,
-    *,
-    account: bool = False,
-    pretty: bool = False,
-    width: int | None = None,
-    colour: bool = False,
-    locate: Locate | None = None,
-    ignore_error: ErrorFilter | None = None,
-) -> Writer:
-    """The writer of one format. The table of an account scan is its summary (by check, by
-    VPC, failing subjects, errors), since one block per subject would run to thousands of lines."""
-    if fmt == "json":
-        return JsonWriter(stream, pretty=pretty)
-    if fmt == "jsonl":
-        return JsonlWriter(stream)
-    if fmt == "csv":
-        return CsvWriter(stream)
-    if fmt == "sarif":
-        skip = skip_uncounted_error(ignore_error)
-
-        def render_sarif(reports: list[SubjectReport]) -> str:
-            return json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n"
-
-        return BufferingWriter(stream, render_sarif)
-    if fmt == "junit":
-        from .junit import JunitWriter  # each machine format's module only when asked for
-
-        return JunitWriter(stream, skip=skip_uncounted_error(ignore_error))
-    if fmt == "asff":
-        from .asff import AsffWriter
-
-        return AsffWriter(stream, pretty=pretty)
-    if fmt == "ocsf":
-        from .ocsf import OcsfWriter
-
-        return OcsfWriter(stream, pretty=pretty)
-    if fmt == "html":
-        title = "vpcguard account scan" if account else "vpcguard scan"
-        return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
-    return table_writer(stream, account=account, width=width, colour=colour)
 
 
 def render_report(
