@@ -215,7 +215,7 @@ def test_scan_all_exits_2_and_lists_the_subject_whose_retries_ran_out(
         Throttle(clients, "ec2", "DescribeSubnets", ec2_throttle)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", throttled_clients)
+    monkeypatch.setattr(cli.setup, "build_clients", throttled_clients)
     monkeypatch.setenv("COLUMNS", "250")  # one line per error, whatever the terminal
 
     code = cli.main(["scan", "--all", "--jobs", "none", "--region", REGION, "--endpoint-url", endpoint_url])
@@ -251,7 +251,7 @@ def test_scan_all_json_reports_the_throttled_subject_as_error(
         Throttle(clients, "sagemaker", "DescribeModel", sagemaker_throttle, first=0, always=('"scorer-0"',))
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", throttled_clients)
+    monkeypatch.setattr(cli.setup, "build_clients", throttled_clients)
 
     code = cli.main(
         [
