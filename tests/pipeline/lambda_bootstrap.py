@@ -10,11 +10,12 @@ SPEC: {"handler", "paths", "event", "result_file", "function_name", "timeout_sec
 
 It also reports what the cold start costs in kind, not in time (timing is `make bench`'s
 job): the boto3 clients built during the import and during the invocation, by service, and
-which of the heavy optional packages the import loaded.
+which of the heavy optional packages the import loaded, and how many objects it froze.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import sys
@@ -77,6 +78,8 @@ def main(spec_path: str) -> None:
         result["vpcguard_file"] = getattr(sys.modules.get("vpcguard"), "__file__", None)
         result["clients_at_init"] = list(clients)
         result["heavy_packages_at_init"] = [name for name in HEAVY_PACKAGES if name in sys.modules]
+        # Objects the import moved out of the garbage collector's reach (gc.freeze).
+        result["frozen_objects_at_init"] = gc.get_freeze_count()
         context = LambdaContext(
             spec["function_name"], spec["memory_mb"], spec["timeout_seconds"], spec["region"], spec["account"]
         )

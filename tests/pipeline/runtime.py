@@ -91,6 +91,7 @@ class Invocation:
     clients_at_init: list[str] = field(default_factory=list)
     clients_in_invocation: list[str] = field(default_factory=list)
     heavy_packages_at_init: list[str] = field(default_factory=list)
+    frozen_objects_at_init: int = 0
     stdout: str = ""
     stderr: str = ""
 
@@ -171,6 +172,7 @@ class BuiltFunction:
             clients_at_init=result.get("clients_at_init", []),
             clients_in_invocation=result.get("clients_in_invocation", []),
             heavy_packages_at_init=result.get("heavy_packages_at_init", []),
+            frozen_objects_at_init=result.get("frozen_objects_at_init", 0),
             stdout=done.stdout,
             stderr=done.stderr,
         )
