@@ -3,7 +3,7 @@
 
 | module | what it holds |
 |---|---|
-| `writers.py` | what every format shares: `Writer`, `BufferingWriter`, `write_all`, and `Tally` (the summary, the exit code, the one stderr error line) |
+| `writers.py` | what every format shares: `Writer`, `BufferingWriter`, `write_all`; `Tally` |
 | `table.py` | `table`: per subject its results, for a scan of named subjects and preflight |
 | `account.py` | `table` of an account scan (`--all`): counts by check, severity and VPC; `account_summary` |
 | `json.py` | `json` (the contract document), `jsonl`, and the JSON lists asff and ocsf write |
@@ -14,8 +14,10 @@
 | `asff.py` | `asff`: AWS Security Finding Format, for Security Hub's batch import |
 | `ocsf.py` | `ocsf`: OCSF Compliance Finding events, for a security data lake |
 | `catalog.py` | `vpcguard checks`: the check catalog |
-| `statuses.py`, `text.py` | what several formats share: the failing statuses and the order of statuses and severities; colour, width, wrapping and the summary line |
+| `statuses.py` | which statuses fail; the order statuses and severities are shown in |
+| `text.py` | colour, width, wrapping and the summary line, for the text formats |
 
+`Tally` keeps what the exit code, the summary and the one stderr error line need.
 The formats depend on the report types (`results.py`), never on the engine that makes the
 reports (import-linter, `make lint`). A format's module is imported only when it is asked for.
 """
