@@ -162,9 +162,10 @@ def securityhub(endpoint_url):
 
 
 def long_path_role(builder) -> str:
-    """An execution role with no policy under a 400-character path: the execution-role check
-    FAILs with a reason (naming the role ARN and every missing action) over 1,024 characters."""
-    path = "/" + "/".join(["platform-team-machine-learning-workloads"] * 10) + "/"
+    """An execution role with no policy, a 64-character name (IAM's longest) under a 505-character
+    path (IAM allows 512): the execution-role check FAILs with a reason (naming the role, its ARN
+    and each missing action once) over 1,024 characters."""
+    path = "/" + "/".join(["platform-team-machine-learning-workloads"] * 12) + "/"
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -176,7 +177,7 @@ def long_path_role(builder) -> str:
         ],
     }
     return builder.client("iam").create_role(
-        RoleName="long-path-role", Path=path, AssumeRolePolicyDocument=json.dumps(trust)
+        RoleName="long-path-role-" + "x" * 49, Path=path, AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
 
 

@@ -72,7 +72,11 @@ def test_input_bucket_without_a_policy_fails(builder, engine):
     assert "output-data" not in result.detail  # the output bucket is fine
     assert "raw-data" in result.resource_ids
     statement = result.remediation["suggestion"]
-    assert statement["Condition"] == {"StringNotEquals": {"aws:SourceVpce": [net.s3_endpoint_id]}}
+    # The VPC pin, and the administrative roles' exception the user fills in before pasting.
+    assert statement["Condition"] == {
+        "StringNotEquals": {"aws:SourceVpce": [net.s3_endpoint_id]},
+        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/<ADMIN_ROLE>"]},
+    }
 
 
 def test_policy_without_a_vpc_deny_fails(builder, engine):

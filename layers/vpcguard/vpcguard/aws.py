@@ -7,6 +7,7 @@ logical call (not each retry) through botocore's `before-call` event.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import Counter
@@ -22,6 +23,8 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+
+log = logging.getLogger(__name__)
 
 NO_REGION = "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)"
 
@@ -156,6 +159,7 @@ class AwsClients:
     def _count(self, model: Any = None, **_: Any) -> None:
         if model is not None:
             self.counter.record(model.service_model.endpoint_prefix, model.name)
+            log.debug("AWS call %s:%s (%s)", model.service_model.service_name, model.name, self.region)
 
     def client(self, service: str) -> Any:
         with self._lock:

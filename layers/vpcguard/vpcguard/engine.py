@@ -103,6 +103,7 @@ class Engine:
         """Every check on one snapshot; the fixes; then, if any fix was applied, every check
         again on one fresh snapshot, so the report describes the state after its own fixes
         (FIXED, WOULD_FIX and EXEMPT come from the first pass, all else from the second)."""
+        log.debug("evaluating %s %s", subject.type, subject.name)
         if subject.error:
             self._index(subject, None)
             return self._report(subject, None, [self._unresolved_result(subject)], [])

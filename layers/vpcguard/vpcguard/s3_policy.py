@@ -19,6 +19,7 @@ from .policy_doc import Statement, statements, wildcard_match, wildcards_interse
 __all__ = [
     "GET_OBJECT",
     "PACKAGE_REPO_RESOURCES",
+    "PRINCIPAL_ARN",
     "SOURCE_VPC",
     "SOURCE_VPCE",
     "RepoExposure",
@@ -46,6 +47,12 @@ GET_OBJECT = "s3:GetObject"
 # Condition keys that pin a request to a VPC or an endpoint (compared lower-case).
 SOURCE_VPCE = "aws:sourcevpce"
 SOURCE_VPC = "aws:sourcevpc"
+# The caller's role (for an assumed-role session, the role's ARN): a VPC-only Deny's usual
+# exception for administrators (ArnNotLike), so the policy does not lock them out.
+PRINCIPAL_ARN = "aws:principalarn"
+# Keys whose values are ARNs: the ARN operators are judged on these only (elsewhere an ARN
+# operator on a non-ARN value is left unjudged).
+ARN_KEYS = frozenset({PRINCIPAL_ARN})
 
 
 # --- conditions ------------------------------------------------------------------------------
@@ -58,11 +65,21 @@ _STRING_OPERATORS = {
     "stringlike": (False, False, True),
     "stringnotlike": (True, False, True),
 }
+# ArnEquals and ArnLike both take wildcards; an ARN is compared case-sensitively.
+_ARN_OPERATORS = {
+    "arnequals": (False, False, True),
+    "arnlike": (False, False, True),
+    "arnnotequals": (True, False, True),
+    "arnnotlike": (True, False, True),
+}
 
 
-def _operator_true(operator: str, values: tuple[str, ...], present: list[str]) -> bool | None:
+def _operator_true(
+    operator: str, values: tuple[str, ...], present: list[str], arn_key: bool = False
+) -> bool | None:
     """Whether one condition operator holds for a request whose key has `present` values
-    (empty: the key is absent). None for an operator this module does not understand."""
+    (empty: the key is absent). None for an operator this module does not understand.
+    `arn_key`: the key's values are ARNs, so the Arn* operators are judged too."""
     op = operator.lower()
     qualifier = None
     if ":" in op:
@@ -72,9 +89,10 @@ def _operator_true(operator: str, values: tuple[str, ...], present: list[str]) -
     if_exists = op.endswith("ifexists")
     if if_exists:
         op = op[: -len("ifexists")]
-    if op not in _STRING_OPERATORS:
+    known = {**_STRING_OPERATORS, **_ARN_OPERATORS} if arn_key else _STRING_OPERATORS
+    if op not in known:
         return None
-    negated, ignore_case, like = _STRING_OPERATORS[op]
+    negated, ignore_case, like = known[op]
 
     def one(value: str) -> bool:
         if like:
@@ -107,7 +125,7 @@ def condition_true(
     for operator, keys in conditions.items():
         for key, values in keys.items():
             present = [context[key]] if key in context else []
-            held = _operator_true(operator, values, present)
+            held = _operator_true(operator, values, present, arn_key=key in ARN_KEYS)
             if held is None:
                 return None
             result = result and held

@@ -169,22 +169,27 @@ class SubjectResolver:
         input_s3_uris: Iterable[str] = (),
         output_s3_uris: Iterable[str] = (),
         account: str = "",
+        enable_network_isolation: bool | None = None,
+        name: str | None = None,
     ) -> Subject:
         """A VpcConfig checked before CreateModel. It is evaluated as a model unless it
-        names job inputs (instance count above 1, data locations or KMS keys)."""
+        names job inputs (instance count above 1, data locations or KMS keys).
+        `enable_network_isolation`: the CreateModel request's, when one was given (None: a
+        bare VpcConfig, which says nothing about it); `name`: the request's model or job name."""
         kms = tuple(kms_key_ids)
         inputs, outputs = tuple(input_s3_uris), tuple(output_s3_uris)
         as_job = instance_count > 1 or bool(kms or inputs or outputs)
         return Subject(
             type="transform_job" if as_job else "model",
-            name="preflight",
+            name=name or "preflight",
             arn="",
             region=self.region,
             account=account or account_from_arn(role_arn),
-            model_name="preflight",
+            model_name=name if name and not as_job else "preflight",
             instance_count=instance_count,
             vpc_config=VpcConfig(tuple(subnet_ids), tuple(security_group_ids)),
             execution_role_arn=role_arn,
+            enable_network_isolation=enable_network_isolation,
             kms_key_ids=kms,
             input_s3_uris=inputs,
             output_s3_uris=outputs,

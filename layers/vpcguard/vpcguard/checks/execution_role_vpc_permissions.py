@@ -81,7 +81,12 @@ class ExecutionRoleVpcPermissions(Check):
         not_allowed = {d.action for d in (*blocked, *unsure)}
         missing = [a for a in ENI_ACTIONS if a in not_allowed]
         denied = [d for d in blocked if d.verdict == Verdict.DENIED]
-        steps = [f'grant {", ".join(missing)} with Resource "*" (the suggested policy)']
+        # The result names each action once: the detail says which and why; the remedy refers
+        # to them and the suggested policy (the command a person copies) lists them.
+        steps = [
+            f"grant the {len(missing)} action{'s' if len(missing) > 1 else ''} the result names "
+            'with Resource "*" (the suggested policy)'
+        ]
         if denied:
             steps.append(
                 "remove or narrow the Deny statement(s): "
@@ -103,7 +108,7 @@ class ExecutionRoleVpcPermissions(Check):
             )
             if unsure:
                 detail += f" Also unverifiable: {_listing(unsure)}."
-            detail += f" Missing actions: {', '.join(missing)} ({LIMITS})."
+            detail += f" ({LIMITS})."
             return failed(detail, [role.arn], remediation=remediation)
 
         return failed(

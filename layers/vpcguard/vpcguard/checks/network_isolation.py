@@ -17,8 +17,9 @@ class NetworkIsolation(Check):
 
     def evaluate(self, snap: Snapshot) -> Outcome:
         name = snap.subject.model_name
-        if snap.subject.preflight:
-            # A bare VpcConfig carries no such flag: it is set on CreateModel itself.
+        if snap.subject.preflight and snap.subject.enable_network_isolation is None:
+            # A bare VpcConfig carries no such flag: it is set on CreateModel itself (a
+            # CreateModel request given to preflight --from-json says it, and is judged).
             return not_applicable(
                 "preflight checks a VpcConfig only; set EnableNetworkIsolation on CreateModel if "
                 "the container needs no network access"

@@ -7,6 +7,7 @@ from .. import facts as F
 from ..facts import Snapshot
 from ..model import Outcome, Remediation, Severity, errored, failed, not_applicable, passed
 from ..s3_policy import (
+    PRINCIPAL_ARN,
     SOURCE_VPC,
     SOURCE_VPCE,
     Statement,
@@ -19,6 +20,11 @@ from ._s3 import endpoints_serving_subnet
 from .base import Check, CheckMeta, register
 
 VPC_KEYS = {SOURCE_VPC, SOURCE_VPCE}
+# A VPC-only Deny may exempt administrative roles by aws:PrincipalArn: it still limits the job
+# as long as the job's own execution role is not among them.
+DENY_KEYS = VPC_KEYS | {PRINCIPAL_ARN}
+# The suggested statement's exception, to be filled in before it is pasted.
+ADMIN_ROLE_PLACEHOLDER = "<ADMIN_ROLE>"
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,11 @@ class _Path:
 
 def _paths(snap: Snapshot) -> list[_Path]:
     by_context: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], list[str]]] = {}
+    # The job's requests are made by its execution role (aws:PrincipalArn: the role's ARN).
+    caller = {PRINCIPAL_ARN: snap.subject.execution_role_arn} if snap.subject.execution_role_arn else {}
 
     def add(ctx: dict[str, str], subnet_id: str | None) -> None:
+        ctx = {**ctx, **caller}
         _, subnets = by_context.setdefault(tuple(sorted(ctx.items())), (ctx, []))
         if subnet_id:
             subnets.append(subnet_id)
@@ -95,8 +104,10 @@ class S3BucketPolicyVpcOnly(Check):
     """FAIL when the job's input or output bucket has no bucket policy statement that denies
     access unless the request comes through one of this VPC's S3 endpoints
     (aws:SourceVpce) or from this VPC (aws:SourceVpc), or when its policy pins another VPC
-    or endpoint, so the job would be denied. Transform jobs only (NOT_APPLICABLE for a
-    model, which names no buckets)."""
+    or endpoint, so the job would be denied. The Deny may exempt administrative roles by
+    aws:PrincipalArn (ArnNotLike), as the suggested statement does, as long as the job's
+    execution role is not one of them. Transform jobs only (NOT_APPLICABLE for a model,
+    which names no buckets)."""
 
     meta = CheckMeta(
         id="s3_bucket_policy_vpc_only",
@@ -134,11 +145,14 @@ class S3BucketPolicyVpcOnly(Check):
                     s.denies
                     and s.everyone
                     and s.conditions
-                    and condition_keys(s.conditions) <= VPC_KEYS
+                    and condition_keys(s.conditions) & VPC_KEYS
+                    and condition_keys(s.conditions) <= DENY_KEYS
                     and s.action_covers(target.action)
                     and s.resource_covers(target.resource)
                 ):
                     continue
+                if PRINCIPAL_ARN in condition_keys(s.conditions) and not _limits_the_job(s, snap):
+                    continue  # the job's own role is exempt (or unknown): it limits others only
                 verdicts = [(condition_true(s.conditions, path.context), path) for path in paths]
                 if any(held is None for held, _ in verdicts):
                     continue  # an operator we cannot judge: neither credit nor blame
@@ -176,14 +190,29 @@ class S3BucketPolicyVpcOnly(Check):
                 [*buckets, *ours],
                 remediation=Remediation(
                     action="suggest",
-                    description="Add a statement like this to each bucket's policy.",
-                    suggestion=_suggested_statement(buckets, ours, snap.vpc_id or ""),
+                    description="Add a statement like this to each bucket's policy. Before pasting it, "
+                    f"replace {ADMIN_ROLE_PLACEHOLDER} in aws:PrincipalArn with the role(s) administrators, "
+                    "the console and CI use (wildcards allowed; never the job's execution role): without "
+                    "them, the Deny locks everyone outside the VPC out of the bucket",
+                    suggestion=_suggested_statement(buckets, ours, snap.vpc_id or "", snap.subject.account),
                 ),
             )
         return passed(f"every job bucket only accepts requests from this VPC: {'; '.join(good)}", buckets)
 
 
-def _suggested_statement(buckets: list[str], endpoint_ids: list[str], vpc_id: str) -> dict:
+def _limits_the_job(statement: Statement, snap: Snapshot) -> bool:
+    """Whether a Deny with an aws:PrincipalArn exception still denies the job's execution
+    role a request from outside the VPC (no endpoint, no VPC keys)."""
+    role = snap.subject.execution_role_arn
+    return bool(role) and condition_true(statement.conditions, {PRINCIPAL_ARN: role or ""}) is True
+
+
+def admin_role_pattern(account: str) -> str:
+    """The exception's placeholder: the account is known, the role is the user's to name."""
+    return f"arn:aws:iam::{account or '<ACCOUNT_ID>'}:role/{ADMIN_ROLE_PLACEHOLDER}"
+
+
+def _suggested_statement(buckets: list[str], endpoint_ids: list[str], vpc_id: str, account: str) -> dict:
     key, values = ("aws:SourceVpce", endpoint_ids) if endpoint_ids else ("aws:SourceVpc", [vpc_id])
     return {
         "Sid": "OnlyFromTheJobVpc",
@@ -191,5 +220,10 @@ def _suggested_statement(buckets: list[str], endpoint_ids: list[str], vpc_id: st
         "Principal": "*",
         "Action": "s3:*",
         "Resource": [f"arn:aws:s3:::{b}" for b in buckets] + [f"arn:aws:s3:::{b}/*" for b in buckets],
-        "Condition": {"StringNotEquals": {key: values}},
+        # Both must hold for the Deny to apply: outside the VPC, and not an administrative role
+        # (without the exception, administrators, the console and CI are locked out too).
+        "Condition": {
+            "StringNotEquals": {key: values},
+            "ArnNotLike": {"aws:PrincipalArn": [admin_role_pattern(account)]},
+        },
     }

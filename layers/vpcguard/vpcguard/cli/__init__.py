@@ -28,9 +28,11 @@ The package, one module per part:
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -38,8 +40,8 @@ from ..audit import AuditWriteError
 from ..aws import AwsSetupError, describe_error
 from ..formats import REPORT_FORMATS
 from ..formats.writers import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from .emit import render_report
-from .parser import build_parser
+from .emit import render_report, result_filter
+from .parser import DEFAULT_LOG_LEVEL, build_parser
 from .setup import CliError
 
 __all__ = [
@@ -49,16 +51,46 @@ __all__ = [
     "REPORT_FORMATS",
     "CliError",
     "build_parser",
+    "logging_to_stderr",
     "main",
     "render_report",
+    "result_filter",
 ]
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the sys.stderr of the moment (a test's capture, a redirected stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+@contextmanager
+def logging_to_stderr(level: str) -> Iterator[None]:
+    """vpcguard's loggers at `level`, to stderr, for one run (then as they were, so a host
+    process, e.g. a test session, keeps its own logging). Reports go to stdout or files only.
+    botocore's own DEBUG output is not turned on: its request dumps carry session tokens;
+    vpcguard logs each AWS call (service:Operation, region) itself instead."""
+    logger = logging.getLogger("vpcguard")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("vpcguard: %(levelname)s %(name)s: %(message)s"))
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        with logging_to_stderr(getattr(args, "log_level", DEFAULT_LOG_LEVEL)):
+            return int(args.handler(args))
     except (CliError, AwsSetupError, AuditWriteError, ValueError) as exc:
         message = str(exc)
     except ClientError as exc:

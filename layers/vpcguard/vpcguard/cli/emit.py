@@ -18,6 +18,7 @@ from ..formats.sarif import Locate
 from ..formats.text import NO_WRAP, output_width, summary_line, use_colour
 from ..formats.writers import (
     ErrorFilter,
+    ResultFilter,
     Tally,
     Writer,
     write_all,
@@ -152,6 +153,14 @@ def _looks_like_a_path(value: str) -> bool:
     return os.sep in value or "/" in value or "." in value
 
 
+def result_filter(args: argparse.Namespace) -> ResultFilter:
+    """--status and --severity (each repeatable, each a comma list) as one filter."""
+    return ResultFilter(
+        statuses=frozenset(s for values in getattr(args, "status", None) or [] for s in values),
+        severities=frozenset(s for values in getattr(args, "severity", None) or [] for s in values),
+    )
+
+
 def _open_outputs(args: argparse.Namespace, formats: list[str]) -> list[tuple[str, str | None, TextIO]]:
     """(format, path or None for stdout, stream) for each output, every file opened before
     the scan starts, so a bad path is found before minutes of work."""
@@ -198,6 +207,7 @@ def emit(
     metadata names when no subject does (an empty account)."""
     formats = formats_asked(args)
     selected = check_selection(args)
+    shown = result_filter(args)
     outputs = _open_outputs(args, formats)
     started = datetime.now(UTC)
     tally = Tally(args.fail_on, ignore_error)
@@ -226,10 +236,16 @@ def emit(
         for writer in writers:
             writer.start()
         for report in reports() if callable(reports) else reports:
+            # Everything evaluated counts (summary, exit code, the run's scope); the filters
+            # decide what is shown.
             tally.add(report)
             scope.add(report)
+            kept = shown.apply(report)
             for writer in writers:
-                writer.write(report)
+                if kept is None:
+                    writer.omit(report)
+                else:
+                    writer.write(kept)
         several = org is not None and len(org.targets) > 1
         metadata = report_metadata(
             time=started,

@@ -11,12 +11,22 @@ from .. import __version__
 from ..accounts import DEFAULT_MEMBER_ROLE
 from ..backfill import JOB_SCOPES, parse_since
 from ..formats import REPORT_FORMATS
-from ..formats.writers import EXIT_ERROR
-from ..model import Severity
+from ..formats.writers import (
+    EXIT_ERROR,
+    parse_choices,
+)
+from ..model import Severity, Status
 from .commands import checks_command, guardrails_command
 from .emit import DEFAULT_FAIL_ON
 from .preflight import preflight_command
 from .scan import DEFAULT_MAX_WORKERS, scan_command
+
+# --log-level: vpcguard's own log lines, on stderr (reports go to stdout or files only).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+DEFAULT_LOG_LEVEL = "WARNING"
+
 
 _EPILOG = """exit codes:
   0  clean: nothing at or above --fail-on failed
@@ -64,6 +74,20 @@ def _format_list(text: str) -> list[str]:
     if not formats:
         raise argparse.ArgumentTypeError("no format given")
     return list(dict.fromkeys(formats))
+
+
+def _statuses(text: str) -> list[Status]:
+    try:
+        return parse_choices(text, Status, "--status")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _severities(text: str) -> list[Severity]:
+    try:
+        return parse_choices(text, Severity, "--severity")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _id_list(text: str) -> list[str]:
@@ -125,6 +149,39 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CHECK=MODE",
         help="per-check mode: off, notify or fix (repeatable; wins over VPCGUARD_MODES)",
+    )
+    group.add_argument(
+        "--status",
+        type=_statuses,
+        action="append",
+        default=[],
+        metavar="STATUS[,STATUS...]",
+        help="show only results with these statuses: "
+        f"{', '.join(s.value for s in Status)} (comma-separated, repeatable, any case). In every "
+        "format; a subject with no result left is not shown. The exit code (--fail-on) and the "
+        "summary still count every result evaluated",
+    )
+    group.add_argument(
+        "--severity",
+        type=_severities,
+        action="append",
+        default=[],
+        metavar="SEVERITY[,SEVERITY...]",
+        help="show only results of these severities: "
+        f"{', '.join(s.value for s in Severity)} (comma-separated, repeatable, any case); "
+        "combined with --status, a result must match both. The exit code and the summary still "
+        "count every result evaluated",
+    )
+
+
+def _add_log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=DEFAULT_LOG_LEVEL,
+        help=f"vpcguard's log lines on stderr, never in the report: {', '.join(LOG_LEVELS)} "
+        f"(default: {DEFAULT_LOG_LEVEL}); DEBUG adds one line per AWS API call",
     )
 
 
@@ -248,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_aws_options(scan)
     _add_output_options(scan)
     _add_check_options(scan)
+    _add_log_option(scan)
     fixes = scan.add_argument_group("remediation")
     fixes.add_argument("--remediate", action="store_true", help="apply the fixes whose mode is fix")
     fixes.add_argument("--dry-run", action="store_true", help="plan fixes (WOULD_FIX) but write nothing")
@@ -264,15 +322,39 @@ def build_parser() -> argparse.ArgumentParser:
     preflight = commands.add_parser(
         "preflight",
         help="check a VpcConfig before CreateModel / CreateTransformJob",
-        description="Check subnets and security groups before any model exists. Read-only. "
+        description="Check subnets and security groups before any model exists (the flags, or the "
+        "CreateModel / CreateTransformJob request itself with --from-json). Read-only. "
         "Evaluated as a model, or as a transform job when it names an instance count above 1, "
         "data locations or KMS keys. With --template, every SageMaker model of a CloudFormation/SAM "
         "template or Terraform plan instead (docs/guardrails.md).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preflight.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
-    preflight.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    preflight.add_argument(
+        "--subnets",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SUBNET",
+        help="the VpcConfig's subnet ids (space- or comma-separated, repeatable)",
+    )
+    preflight.add_argument(
+        "--security-groups",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SG",
+        help="the VpcConfig's security group ids (space- or comma-separated, repeatable)",
+    )
+    preflight.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help='read the request from FILE (- for stdin): a VpcConfig ({"Subnets": [...], '
+        '"SecurityGroupIds": [...]}), a CreateModel request (VpcConfig, ExecutionRoleArn, '
+        "EnableNetworkIsolation) or a CreateTransformJob request (instance count, data locations, KMS "
+        "keys; with --subnets/--security-groups), as aws sagemaker create-model --generate-cli-skeleton "
+        "writes them. Flags given on the command line win over the file's values",
+    )
     preflight.add_argument(
         "--template",
         metavar="FILE",
@@ -284,24 +366,61 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a template parameter's value (repeatable; wins over its Default)",
+        help="with --template: a template parameter's value (repeatable; wins over its Default)",
     )
-    preflight.add_argument("--instance-count", type=_positive_int, default=1, metavar="N")
     preflight.add_argument(
-        "--role-arn", metavar="ARN", help="the execution role (without it the role check is not run)"
+        "--instance-count",
+        type=_positive_int,
+        metavar="N",
+        help="the transform job's InstanceCount (default: 1); above 1, the VpcConfig is checked as "
+        "a transform job's (subnet capacity for N instances)",
     )
-    preflight.add_argument("--kms-key-id", nargs="+", action="extend", default=[], metavar="KEY")
-    preflight.add_argument("--input-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
-    preflight.add_argument("--output-s3-uri", nargs="+", action="extend", default=[], metavar="URI")
+    preflight.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="the execution role (ExecutionRoleArn); without it the role check is reported as ERROR "
+        "but does not make the exit code 2",
+    )
+    preflight.add_argument(
+        "--kms-key-id",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY",
+        help="the job's KMS keys (TransformOutput.KmsKeyId, TransformResources.VolumeKmsKeyId): "
+        "checked as a transform job",
+    )
+    preflight.add_argument(
+        "--input-s3-uri",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="URI",
+        help="the job's input location(s) (s3://bucket/prefix): checked as a transform job, its bucket "
+        "policy included",
+    )
+    preflight.add_argument(
+        "--output-s3-uri",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="URI",
+        help="the job's output location(s) (s3://bucket/prefix): checked as a transform job, its bucket "
+        "policy included",
+    )
     _add_aws_options(preflight)
     _add_output_options(preflight)
     _add_check_options(preflight)
+    _add_log_option(preflight)
     preflight.set_defaults(handler=preflight_command)
 
     _add_guardrails_parser(commands)
 
     checks = commands.add_parser("checks", help="list the check catalog")
-    checks.add_argument("--format", choices=("table", "json"), default="table")
+    checks.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    _add_log_option(checks)
     checks.set_defaults(handler=checks_command)
     return parser
 
@@ -315,14 +434,32 @@ def _add_guardrails_parser(commands: Any) -> None:
         "unapproved models, when asked), or CloudFormation Guard rules for AWS::SageMaker::Model "
         "(--format guard). See docs/guardrails.md.",
     )
-    parser.add_argument("--subnets", nargs="+", action="extend", default=[], metavar="SUBNET")
-    parser.add_argument("--security-groups", nargs="+", action="extend", default=[], metavar="SG")
+    parser.add_argument(
+        "--subnets",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SUBNET",
+        help="the approved subnet ids (space- or comma-separated, repeatable)",
+    )
+    parser.add_argument(
+        "--security-groups",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SG",
+        help="the approved security group ids (space- or comma-separated, repeatable)",
+    )
     parser.add_argument(
         "--from-account",
         action="store_true",
         help="add the subnets and groups of every model whose network checks pass today (read-only scan)",
     )
-    parser.add_argument("--require-network-isolation", action="store_true")
+    parser.add_argument(
+        "--require-network-isolation",
+        action="store_true",
+        help="CreateModel must set EnableNetworkIsolation true",
+    )
     parser.add_argument("--require-kms", action="store_true", help="transform jobs must name both KMS keys")
     parser.add_argument(
         "--approved-models",
@@ -332,9 +469,15 @@ def _add_guardrails_parser(commands: Any) -> None:
         metavar="ARN",
         help="transform jobs only for these model ARNs (wildcards allowed)",
     )
-    parser.add_argument("--format", choices=("scp", "guard"), default="scp")
+    parser.add_argument(
+        "--format",
+        choices=("scp", "guard"),
+        default="scp",
+        help="scp: a service control policy (default); guard: CloudFormation Guard rules",
+    )
     parser.add_argument(
         "--output", metavar="FILE", help="write the policy or rules to FILE instead of stdout"
     )
     _add_aws_options(parser)
+    _add_log_option(parser)
     parser.set_defaults(handler=guardrails_command)

@@ -239,4 +239,6 @@ class AccountTableWriter(Writer):
         self.table.add(report)
 
     def finish(self, summary: dict[str, int]) -> None:
+        # The summary line counts every result evaluated, shown or filtered out.
+        self.table.totals = dict(summary)
         self.stream.write(self.header + self.table.render(self.width, self.colour) + self.footer)

@@ -27,7 +27,7 @@ from ..results import CheckResult, SubjectReport
 from .account import NO_VPC, account_summary, subject_label
 from .statuses import SEVERITY_ORDER, STATUS_ORDER, error_results, failing_results, worst_severity
 from .text import summary_line
-from .writers import BufferingWriter
+from .writers import SummaryBufferingWriter
 
 _CSS = """
 body{font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1f2328;
@@ -303,7 +303,13 @@ def _facts(report: SubjectReport, vpc_names: Mapping[str, str]) -> str:
     return '<div class="facts">' + "".join(f"<span><b>{k}</b> {v}</span>" for k, v in facts) + "</div>"
 
 
-def _header(reports: Sequence[SubjectReport], title: str, generated: datetime, vpcs: int) -> list[str]:
+def _header(
+    reports: Sequence[SubjectReport],
+    title: str,
+    generated: datetime,
+    vpcs: int,
+    totals: Mapping[str, int] | None = None,
+) -> list[str]:
     accounts = sorted({r.account for r in reports if r.account})
     regions = sorted({r.region for r in reports if r.region})
 
@@ -311,7 +317,7 @@ def _header(reports: Sequence[SubjectReport], title: str, generated: datetime, v
         plural = label + ("s" if len(values) > 1 else "")
         return f"{plural} <b>{_text(', '.join(values) or 'unknown')}</b>"
 
-    totals = account_summary(reports).totals
+    totals = totals or account_summary(reports).totals
     cards = [("Subjects", totals.get("subjects", 0), "")] + [
         (label, totals.get(key, 0), f"c-{status.value}")
         for label, key, status in (
@@ -372,9 +378,13 @@ def render_html(
     title: str = "vpcguard scan",
     generated: datetime | None = None,
     vpc_names: Mapping[str, str] | None = None,
+    totals: Mapping[str, int] | None = None,
 ) -> str:
-    """The page. `vpc_names` (VPC id -> Name tag) adds to the names the reports carry."""
+    """The page. `vpc_names` (VPC id -> Name tag) adds to the names the reports carry.
+    `totals`: the run's summary, which counts what --status/--severity left out too (default:
+    the reports' own)."""
     summary = account_summary(reports)
+    totals = totals or summary.totals
     generated = generated or datetime.now(UTC)
     names = {**vpc_names_of(reports), **(vpc_names or {})}
     flagged = [r for r in reports if any(x.status in SHOWN_STATUSES for x in r.results)]
@@ -385,10 +395,10 @@ def render_html(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_text(title)}</title><style>{_CSS}</style></head><body>",
-        *_header(reports, title, generated, vpc_count),
+        *_header(reports, title, generated, vpc_count, totals),
         _toolbar(findings),
         "<main>",
-        f"<p><strong>{_text(summary_line(summary.totals))}</strong> "
+        f"<p><strong>{_text(summary_line(totals))}</strong> "
         '<span class="muted">Links open the AWS console; click a column header to sort.</span></p>',
     ]
 
@@ -527,7 +537,10 @@ def by_worst(reports: Iterable[SubjectReport]) -> list[SubjectReport]:
     return sorted(reports, key=rank)
 
 
-def html_writer(stream: TextIO, *, account: bool) -> BufferingWriter:
-    """The page needs every report at once (sections by VPC, by severity, by check)."""
+def html_writer(stream: TextIO, *, account: bool) -> SummaryBufferingWriter:
+    """The page needs every report at once (sections by VPC, by severity, by check); its
+    totals are the run's, which count what --status/--severity left out too."""
     title = "vpcguard account scan" if account else "vpcguard scan"
-    return BufferingWriter(stream, lambda reports: render_html(reports, title=title))
+    return SummaryBufferingWriter(
+        stream, lambda reports, summary: render_html(reports, title=title, totals=summary or None)
+    )

@@ -38,8 +38,11 @@ class _AuditMixin:
         # Only fixes (made or planned) leave records: a read-only scan keeps none.
         self.audit.extend(record.to_dict() for record in report.audit)
 
+    def omit(self, report: SubjectReport) -> None:
+        self._keep_audit(report)
 
-class JsonlWriter(Writer, _AuditMixin):
+
+class JsonlWriter(_AuditMixin, Writer):
     def start(self) -> None:
         self.audit = []
 
@@ -58,7 +61,7 @@ class JsonlWriter(Writer, _AuditMixin):
         self.stream.write(_compact(last) + "\n")
 
 
-class JsonWriter(Writer, _AuditMixin):
+class JsonWriter(_AuditMixin, Writer):
     """The contract document, written subject by subject. `pretty`: the same text as
     `json.dumps(document, indent=2)`."""
 

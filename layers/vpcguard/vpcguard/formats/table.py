@@ -5,7 +5,7 @@ scan's table is its summary instead (`account.py`)."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..model import Status
@@ -23,7 +23,7 @@ from .text import (
     terminal_width,
     wrap_words,
 )
-from .writers import BufferingWriter
+from .writers import SummaryBufferingWriter
 
 # Statuses whose detail is worth reading in full; the others get one truncated line so a
 # clean subject does not fill the screen.
@@ -69,20 +69,27 @@ def _rows(report: SubjectReport, width: int, colour: bool, id_width: int) -> lis
     return lines
 
 
-def render_table(reports: Sequence[SubjectReport], width: int | None = None, colour: bool = False) -> str:
+def render_table(
+    reports: Sequence[SubjectReport],
+    width: int | None = None,
+    colour: bool = False,
+    summary: Mapping[str, int] | None = None,
+) -> str:
     """Per subject a header line, then STATUS SEVERITY check_id detail (sorted by status,
-    then severity); a summary at the end. `width` None: the terminal's; NO_WRAP: none."""
+    then severity); a summary at the end (`summary` when given: the run's, which counts what
+    --status/--severity left out too). `width` None: the terminal's; NO_WRAP: none."""
     width = terminal_width() if width is None else width
     ids = [r.check_id for report in reports for r in report.results]
     id_width = max((len(i) for i in ids), default=0)
     blocks: list[str] = []
     for report in reports:
         blocks.append("\n".join([_subject_header(report, colour), *_rows(report, width, colour, id_width)]))
-    document = scan_document(reports)
-    blocks.append(summary_line(document["summary"]))
+    blocks.append(summary_line(summary or scan_document(reports)["summary"]))
     return "\n\n".join(blocks) + "\n"
 
 
-def table_writer(stream: TextIO, width: int | None, colour: bool) -> BufferingWriter:
+def table_writer(stream: TextIO, width: int | None, colour: bool) -> SummaryBufferingWriter:
     """The table needs every report at once (its check id column is as wide as the widest)."""
-    return BufferingWriter(stream, lambda reports: render_table(reports, width=width, colour=colour))
+    return SummaryBufferingWriter(
+        stream, lambda reports, summary: render_table(reports, width=width, colour=colour, summary=summary)
+    )

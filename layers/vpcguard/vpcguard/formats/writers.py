@@ -1,14 +1,17 @@
 """What every report format shares: the `Writer` each format implements, fed one
 SubjectReport at a time so that `vpcguard scan --all` holds no more than the format needs;
-`BufferingWriter` for the formats that need every report at once; `write_all`; and `Tally`,
-which computes the summary, the exit code and the one stderr error line incrementally.
+`BufferingWriter` for the formats that need every report at once; `write_all`; `Tally`,
+which computes the summary, the exit code and the one stderr error line incrementally, from
+every result evaluated; and `ResultFilter` (`--status`, `--severity`), which then decides what
+the writers are given, once for every format.
 
 The formats themselves are one module each in this package (see `__init__`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from ..model import Severity, Status
@@ -76,6 +79,53 @@ def _error_text(report: SubjectReport, result: CheckResult) -> str:
     return f"vpcguard: {kind} {report.name}: {result.check_id} could not be evaluated: {detail}"
 
 
+# --- what is shown -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """`--status` and `--severity`: which results the reports show (empty: all). Filtering
+    happens after the Tally has counted the report, so the exit code and the summary still
+    cover everything evaluated. As in Prowler, whose reports hold only the findings that
+    match, a subject with no result left is not shown at all (in any format)."""
+
+    statuses: frozenset[Status] = frozenset()
+    severities: frozenset[Severity] = frozenset()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.statuses or self.severities)
+
+    def keeps(self, result: CheckResult) -> bool:
+        return (not self.statuses or result.status in self.statuses) and (
+            not self.severities or result.severity in self.severities
+        )
+
+    def apply(self, report: SubjectReport) -> SubjectReport | None:
+        """The report with only the results shown; None when none is left."""
+        if not self.active:
+            return report
+        results = [r for r in report.results if self.keeps(r)]
+        if not results:
+            return None
+        return report if len(results) == len(report.results) else replace(report, results=results)
+
+
+def parse_choices(text: str, kind: type[Status] | type[Severity], flag: str) -> list[Any]:
+    """`FAIL,error` -> [Status.FAIL, Status.ERROR]: comma-separated, case-insensitive. Raises
+    ValueError naming the bad value and every valid one."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    valid: Collection[str] = [member.value for member in kind]
+    out = []
+    for value in values:
+        if value.upper() not in valid:
+            raise ValueError(f"{flag} {value!r}: not one of {', '.join(valid)}")
+        out.append(kind(value.upper()))
+    if not out:
+        raise ValueError(f"{flag}: no value given (one or more of {', '.join(valid)})")
+    return out
+
+
 # --- writers ---------------------------------------------------------------------------------
 
 
@@ -107,6 +157,10 @@ class Writer:
     def finish(self, summary: dict[str, int]) -> None:
         """Called once, after the last report."""
 
+    def omit(self, report: SubjectReport) -> None:
+        """A report the filters left nothing of: not written, but the changes its fixes made
+        (audit records) are still reported by the formats that carry them."""
+
 
 class BufferingWriter(Writer):
     """For the formats that need every report at once (a named scan's table, html)."""
@@ -125,13 +179,34 @@ class BufferingWriter(Writer):
         self.stream.write(self.render(self.reports))
 
 
-def write_all(writer: Writer, reports: Iterable[SubjectReport], tally: Tally | None = None) -> Tally:
+class SummaryBufferingWriter(BufferingWriter):
+    """A buffering format with a summary of its own (table, html): the run's summary, which
+    counts every result evaluated, not only those the filters left."""
+
+    def __init__(self, stream: TextIO, render: Callable[[list[SubjectReport], dict[str, int]], str]) -> None:
+        super().__init__(stream, lambda reports: render(reports, {}))
+        self.render_with_summary = render
+
+    def finish(self, summary: dict[str, int]) -> None:
+        self.stream.write(self.render_with_summary(self.reports, summary))
+
+
+def write_all(
+    writer: Writer,
+    reports: Iterable[SubjectReport],
+    tally: Tally | None = None,
+    shown: ResultFilter | None = None,
+) -> Tally:
     """Feed every report to `writer` (dropping each once written) and finish it."""
     tally = tally or Tally()
     writer.start()
     for report in reports:
         tally.add(report)
-        writer.write(report)
+        kept = shown.apply(report) if shown else report
+        if kept is None:
+            writer.omit(report)
+        else:
+            writer.write(kept)
     writer.finish(dict(tally.summary))
     return tally
 
