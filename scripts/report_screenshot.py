@@ -101,7 +101,7 @@ def demo_report_html() -> str:
     from tests.localaws.server import REGION, LocalAws
     from vpcguard.aws import AwsClients
     from vpcguard.backfill import scan_account
-    from vpcguard.reports_html import render_html
+    from vpcguard.formats.html import render_html
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     server = LocalAws().start()

@@ -36,8 +36,8 @@ from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.backfill import scan_account
+from vpcguard.formats.account import render_account_table
 from vpcguard.model import Status
-from vpcguard.report import render_account_table
 
 # botocore reads Config(retries={"max_attempts": N}) as N retries after the first attempt
 # (client.py sets total_max_attempts = N + 1), so AwsClients(max_attempts=2) tries 3 times.
@@ -215,7 +215,7 @@ def test_scan_all_exits_2_and_lists_the_subject_whose_retries_ran_out(
         Throttle(clients, "ec2", "DescribeSubnets", ec2_throttle)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", throttled_clients)
+    monkeypatch.setattr(cli.setup, "build_clients", throttled_clients)
     monkeypatch.setenv("COLUMNS", "250")  # one line per error, whatever the terminal
 
     code = cli.main(["scan", "--all", "--jobs", "none", "--region", REGION, "--endpoint-url", endpoint_url])
@@ -251,7 +251,7 @@ def test_scan_all_json_reports_the_throttled_subject_as_error(
         Throttle(clients, "sagemaker", "DescribeModel", sagemaker_throttle, first=0, always=('"scorer-0"',))
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", throttled_clients)
+    monkeypatch.setattr(cli.setup, "build_clients", throttled_clients)
 
     code = cli.main(
         [

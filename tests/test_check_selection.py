@@ -27,14 +27,14 @@ NETWORK_PATH_READS = {"ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints", "ec
 def counted(monkeypatch) -> list[AwsClients]:
     """The AwsClients each CLI run builds (their counters hold every call the run made)."""
     built: list[AwsClients] = []
-    real_build = cli.build_clients
+    real_build = cli.setup.build_clients
 
     def keep(args):
         clients = real_build(args)
         built.append(clients)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", keep)
+    monkeypatch.setattr(cli.setup, "build_clients", keep)
     return built
 
 
@@ -159,7 +159,7 @@ def test_an_unreadable_fact_no_selected_check_needs_is_never_read_nor_an_error(
     net = builder.compliant_vpc()
     builder.compliant_model("good", net)
     built: list[AwsClients] = []
-    real_build = cli.build_clients
+    real_build = cli.setup.build_clients
 
     def denying(args):
         clients = real_build(args)
@@ -167,7 +167,7 @@ def test_an_unreadable_fact_no_selected_check_needs_is_never_read_nor_an_error(
         built.append(clients)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", denying)
+    monkeypatch.setattr(cli.setup, "build_clients", denying)
     assert run(capsys, "scan", "--model", "good", *aws_args)[0] == 2
     built.clear()
     code, doc, err = run_json(

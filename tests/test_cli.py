@@ -21,8 +21,10 @@ from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
 from vpcguard.checks.base import check_ids
+from vpcguard.formats.json import scan_json_document
+from vpcguard.formats.table import render_table
+from vpcguard.formats.text import use_colour
 from vpcguard.model import Severity, Status
-from vpcguard.report import render_table, scan_json_document, use_colour
 from vpcguard.results import AuditRecord, CheckResult, SubjectReport
 
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}
@@ -264,14 +266,14 @@ def test_access_denied_on_the_subject_read_names_the_action(builder, capsys, aws
     botocore's before-call hook (tests/faults.py)."""
     net = builder.compliant_vpc()
     builder.compliant_model("good", net)
-    real_build = cli.build_clients
+    real_build = cli.setup.build_clients
 
     def denying(args):
         clients = real_build(args)
         deny(clients, "sagemaker", "DescribeModel")
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", denying)
+    monkeypatch.setattr(cli.setup, "build_clients", denying)
     code, doc, err = run_json(capsys, "scan", "--model", "good", *aws_args)
 
     assert code == 2
@@ -294,14 +296,14 @@ def test_access_denied_on_one_fact_errors_only_the_check_that_needs_it(
     turns exactly the checks that need that fact into ERROR; the rest are still evaluated."""
     net = builder.compliant_vpc()
     builder.compliant_model("good", net)
-    real_build = cli.build_clients
+    real_build = cli.setup.build_clients
 
     def denying(args):
         clients = real_build(args)
         deny(clients, "ec2", operation)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", denying)
+    monkeypatch.setattr(cli.setup, "build_clients", denying)
     code, doc, err = run_json(capsys, "scan", "--model", "good", *aws_args)
 
     results = results_by_id(doc["subjects"][0])

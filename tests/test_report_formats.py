@@ -229,7 +229,7 @@ def test_asff_is_accepted_by_batch_import_findings_with_long_reasons_cut(
 def test_asff_title_is_cut_to_256_characters_with_an_ellipsis():
     # A check title plus a subject name cannot reach 256 characters from real resources
     # (model names stop at 63), so this one is a report built by hand.
-    from vpcguard.asff import asff_findings
+    from vpcguard.formats.asff import asff_findings
     from vpcguard.results import CheckResult, SubjectReport
 
     result = CheckResult(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_reports import reports  # noqa: F401 (the fixture)
-from vpcguard.reports_html import render_html
+from vpcguard.formats.html import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

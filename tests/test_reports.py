@@ -20,9 +20,11 @@ from tests.localaws.server import REGION
 from vpcguard.aws import AwsClients
 from vpcguard.backfill import scan_account
 from vpcguard.cli import render_report
+from vpcguard.formats.account import render_account_table
+from vpcguard.formats.csv import CSV_COLUMNS, render_csv
+from vpcguard.formats.html import render_html
+from vpcguard.formats.json import scan_json_document
 from vpcguard.model import Severity, Status
-from vpcguard.report import CSV_COLUMNS, render_account_table, render_csv, scan_json_document
-from vpcguard.reports_html import render_html
 from vpcguard.results import CheckResult, SubjectReport
 
 HOSTILE = '<script>alert("x")</script> & "quotes" \'single\''

@@ -4,9 +4,9 @@ suppressions for EXEMPT, and locations with and without a file."""
 from __future__ import annotations
 
 from vpcguard.checks.base import check_ids
+from vpcguard.formats.sarif import Location, sarif_log
 from vpcguard.model import Severity, Status
 from vpcguard.results import CheckResult, SubjectReport
-from vpcguard.sarif import Location, sarif_log
 
 
 def result(check_id: str, status: Status, severity: Severity) -> CheckResult:

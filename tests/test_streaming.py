@@ -21,9 +21,9 @@ from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.backfill import IN_FLIGHT_PER_WORKER, _bounded_map, iter_account, scan_account
 from vpcguard.backfill import scan as backfill_scan
+from vpcguard.formats.json import JsonlWriter, scan_json_document
+from vpcguard.formats.writers import Tally
 from vpcguard.inventory import Inventory
-from vpcguard.output import JsonlWriter, Tally
-from vpcguard.report import scan_json_document
 from vpcguard.results import SubjectReport
 
 SUMMARY_KEYS = {"subjects", "fail", "fixed", "would_fix", "error", "exempt"}

@@ -22,14 +22,14 @@ def aws_args(endpoint_url) -> list[str]:
 def counted(monkeypatch):
     """The AwsClients the CLI builds, kept so a test can read its call counter."""
     built = []
-    real = cli.build_clients
+    real = cli.setup.build_clients
 
     def keep(args):
         clients = real(args)
         built.append(clients)
         return clients
 
-    monkeypatch.setattr(cli, "build_clients", keep)
+    monkeypatch.setattr(cli.setup, "build_clients", keep)
     return built
 
 

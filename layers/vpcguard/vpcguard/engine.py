@@ -23,15 +23,12 @@ from .facts import Snapshot
 from .fixes import FixPlan, NoSafeFix
 from .inventory import Inventory
 from .model import Outcome, Severity, Status, Subject, plain
-from .results import AuditRecord, CheckResult, SubjectReport
+from .results import RESOLUTION_CHECK_ID, AuditRecord, CheckResult, SubjectReport
 from .scope import HomeScope
 from .settings import Settings
 from .subjects import SubjectResolver
 
 log = logging.getLogger(__name__)
-
-# The check that reports a subject that could not be resolved at all.
-RESOLUTION_CHECK_ID = "model_vpc_configured"
 
 
 @dataclass(slots=True)

@@ -192,7 +192,7 @@ class Inspector:
 def _deleted(report: SubjectReport) -> bool:
     """The report of a subject that could not be resolved because it does not exist."""
     from .drift.index import NOT_FOUND_MARK
-    from .engine import RESOLUTION_CHECK_ID
+    from .results import RESOLUTION_CHECK_ID
 
     return (
         len(report.results) == 1

@@ -23,6 +23,8 @@ from .model import Severity, Status
 
 # The tag naming the team that owns a model or job (notifications are routed by it).
 TEAM_TAG = "vpcguard:team"
+# The check that reports a subject that could not be resolved at all (its one result).
+RESOLUTION_CHECK_ID = "model_vpc_configured"
 
 
 @dataclass(slots=True, kw_only=True)

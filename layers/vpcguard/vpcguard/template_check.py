@@ -21,9 +21,9 @@ from . import facts as F
 from .aws import describe_error, raise_if_setup_error
 from .checks.base import all_checks
 from .engine import Engine
+from .formats.sarif import Location, artifact_uri
 from .model import Status, Subject, VpcConfig
 from .results import CheckResult, SubjectReport
-from .sarif import Location, artifact_uri
 from .subjects import account_from_arn
 from .templates import ParsedTemplate, TemplateModel, Unresolved, read_template
 

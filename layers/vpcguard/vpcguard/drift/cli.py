@@ -1,4 +1,4 @@
-"""`vpcguard scan --affected-by RESOURCE [--index-table NAME] [--jobs SCOPE]` (cli.py hands
+"""`vpcguard scan --affected-by RESOURCE [--index-table NAME] [--jobs SCOPE]` (cli/scan.py hands
 the parsed arguments here, so the CLI module stays free of drift code)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from .resources import resource_key
 
 
 def scan_affected(args: argparse.Namespace) -> int:
-    from ..cli import CliError, _emit, build_clients, cli_trigger, settings_from_args
+    from ..cli.emit import emit
+    from ..cli.setup import CliError, build_clients, cli_trigger, settings_from_args
 
     given = [flag for flag, value in (("--since", args.since), ("--max-workers", args.max_workers)) if value]
     if given:
@@ -62,4 +63,4 @@ def scan_affected(args: argparse.Namespace) -> int:
     if not reports:
         what = "model or transform job" if jobs != "none" else "model"
         print(f"vpcguard: no {what} depends on {key}", file=sys.stderr)
-    return _emit(args, reports, home=clients)
+    return emit(args, reports, home=clients)

@@ -23,12 +23,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from . import __version__
-from .model import Severity, Status
-from .notify.securityhub import finding_id, partition_of
-from .output import JsonListWriter
-from .remedy_text import remedy_for
-from .results import TOOL_NAME, CheckResult, SubjectReport
+from .. import __version__
+from ..model import Severity, Status
+from ..notify.securityhub import finding_id, partition_of
+from ..remedy_text import remedy_for
+from ..results import TOOL_NAME, CheckResult, SubjectReport
+from .json import JsonListWriter
 
 OCSF_VERSION = "1.1.0"
 CLASS_UID = 2003
@@ -69,7 +69,7 @@ RESOURCE_TYPE = {"model": "AWS::SageMaker::Model", "transform_job": "AWS::SageMa
 
 
 def _section(check_id: str) -> str | None:
-    from .checks.base import all_checks  # the catalog only when a report is written
+    from ..checks.base import all_checks  # the catalog only when a report is written
 
     section = next((c.meta.section for c in all_checks() if c.meta.id == check_id), None)
     return section.strip('"') if section else None  # the catalog quotes a heading

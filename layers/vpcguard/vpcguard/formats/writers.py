@@ -1,44 +1,30 @@
-"""Writing scan reports as they come: one writer per `--format`, fed one SubjectReport at a
-time, so `vpcguard scan --all` holds no more than the format needs.
+"""What every report format shares: the `Writer` each format implements, fed one
+SubjectReport at a time so that `vpcguard scan --all` holds no more than the format needs;
+`BufferingWriter` for the formats that need every report at once; `write_all`; `Tally`,
+which computes the summary, the exit code and the one stderr error line incrementally, from
+every result evaluated; and `ResultFilter` (`--status`, `--severity`), which then decides what
+the writers are given, once for every format.
 
-- jsonl: one subject object per line as it is evaluated, then `{"summary": {...}}`; holds
-  nothing (bar the audit records of fixes, printed before the summary);
-- json: the contract document written incrementally (compact unless pretty);
-- csv: rows as they come;
-- table (an account scan's summary): counts, plus one line per failing subject and per ERROR;
-- html: buffers every report (one page with sections that need all of them).
-
-`Tally` computes the summary, the exit code and the one stderr error line incrementally, from
-every result evaluated; `ResultFilter` (`--status`, `--severity`) then decides what the writers
-are given, once for every format.
+The formats themselves are one module each in this package (see `__init__`).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from .engine import RESOLUTION_CHECK_ID
-from .model import Severity, Status
-from .report import (
-    CSV_COLUMNS,
-    CSV_ID_SEPARATOR,
-    AccountTable,
-    render_table,
-)
-from .results import CheckResult, SubjectReport, summarize
+from ..model import Severity, Status
+from ..results import RESOLUTION_CHECK_ID, CheckResult, SubjectReport, summarize
+from .statuses import FAILING
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
-# Statuses that leave the resource non-compliant: a dry run's WOULD_FIX changed nothing.
-FAILING = frozenset({Status.FAIL, Status.WOULD_FIX})
-
 ErrorFilter = Callable[[SubjectReport, CheckResult], bool]
+# A result a format leaves out (sarif) or reports as skipped (junit).
+Skip = Callable[[SubjectReport, CheckResult], bool]
 
 
 class Tally:
@@ -176,149 +162,6 @@ class Writer:
         (audit records) are still reported by the formats that carry them."""
 
 
-def _compact(value: Any) -> str:
-    # The C encoder: no indent, and separators without spaces (jsonl lines, json documents).
-    return json.dumps(value, separators=(",", ":"))
-
-
-class _AuditMixin:
-    audit: list[dict[str, Any]]
-
-    def _keep_audit(self, report: SubjectReport) -> None:
-        # Only fixes (made or planned) leave records: a read-only scan keeps none.
-        self.audit.extend(record.to_dict() for record in report.audit)
-
-    def omit(self, report: SubjectReport) -> None:
-        self._keep_audit(report)
-
-
-class JsonlWriter(_AuditMixin, Writer):
-    def start(self) -> None:
-        self.audit = []
-
-    def write(self, report: SubjectReport) -> None:
-        self.stream.write(_compact(report.to_dict()) + "\n")
-        self._keep_audit(report)
-
-    def finish(self, summary: dict[str, int]) -> None:
-        if self.audit:
-            self.stream.write(_compact({"audit": self.audit}) + "\n")
-        if self.extra:
-            self.stream.write(_compact(self.extra) + "\n")
-        last: dict[str, Any] = {"summary": summary}
-        if self.metadata is not None:
-            last["metadata"] = self.metadata
-        self.stream.write(_compact(last) + "\n")
-
-
-class JsonWriter(_AuditMixin, Writer):
-    """The contract document, written subject by subject. `pretty`: the same text as
-    `json.dumps(document, indent=2)`."""
-
-    def __init__(self, stream: TextIO, pretty: bool = False) -> None:
-        super().__init__(stream)
-        self.pretty = pretty
-
-    def start(self) -> None:
-        self.audit = []
-        self.count = 0
-
-    def _dump(self, value: Any, pad: str) -> str:
-        if not self.pretty:
-            return _compact(value)
-        # JSON strings escape their newlines, so every "\n" here is the layout's own.
-        return json.dumps(value, indent=2).replace("\n", "\n" + pad)
-
-    def write(self, report: SubjectReport) -> None:
-        if self.pretty:
-            lead = '{\n  "subjects": [\n    ' if self.count == 0 else ",\n    "
-        else:
-            lead = '{"subjects":[' if self.count == 0 else ","
-        self.stream.write(lead + self._dump(report.to_dict(), "    "))
-        self.count += 1
-        self._keep_audit(report)
-
-    def finish(self, summary: dict[str, int]) -> None:
-        tail: dict[str, Any] = {"summary": summary}
-        if self.metadata is not None:
-            tail["metadata"] = self.metadata
-        if self.audit:
-            tail["audit"] = self.audit
-        tail.update(self.extra)
-        if self.pretty:
-            head = '{\n  "subjects": [],\n' if self.count == 0 else "\n  ],\n"
-            body = ",\n".join(f'  "{key}": {self._dump(value, "  ")}' for key, value in tail.items())
-            self.stream.write(head + body + "\n}\n")
-        else:
-            head = '{"subjects":[],' if self.count == 0 else "],"
-            body = ",".join(f'"{key}":{_compact(value)}' for key, value in tail.items())
-            self.stream.write(head + body + "}\n")
-
-
-class JsonListWriter(Writer):
-    """A JSON list of the objects `items` makes of each report (ASFF findings, OCSF events),
-    written as they come: `[`, the objects, `]`. Compact, one object a line, unless pretty."""
-
-    def __init__(
-        self, stream: TextIO, items: Callable[[SubjectReport], Iterable[dict[str, Any]]], pretty: bool = False
-    ) -> None:
-        super().__init__(stream)
-        self.items = items
-        self.pretty = pretty
-
-    def start(self) -> None:
-        self.count = 0
-        self.stream.write("[")
-
-    def write(self, report: SubjectReport) -> None:
-        for item in self.items(report):
-            text = json.dumps(item, indent=2).replace("\n", "\n  ") if self.pretty else _compact(item)
-            self.stream.write(("\n  " if self.count == 0 else ",\n  ") + text)
-            self.count += 1
-
-    def finish(self, summary: dict[str, int]) -> None:
-        self.stream.write("\n]\n" if self.count else "]\n")
-
-
-class CsvWriter(Writer):
-    """One row per result (RFC 4180 quoting), with the subject it belongs to."""
-
-    def start(self) -> None:
-        self.csv = csv.writer(self.stream)
-        self.csv.writerow(CSV_COLUMNS)
-
-    def write(self, report: SubjectReport) -> None:
-        for r in report.results:
-            self.csv.writerow(
-                (
-                    report.type,
-                    report.name,
-                    report.arn,
-                    report.vpc_id or "",
-                    r.check_id,
-                    r.status.value,
-                    r.severity.value,
-                    " ".join(r.detail.split()),
-                    CSV_ID_SEPARATOR.join(r.resource_ids),
-                )
-            )
-
-
-class AccountTableWriter(Writer):
-    def __init__(self, stream: TextIO, width: int | None = None, colour: bool = False) -> None:
-        super().__init__(stream)
-        self.table = AccountTable()
-        self.width, self.colour = width, colour
-
-    def write(self, report: SubjectReport) -> None:
-        self.table.add(report)
-
-    def finish(self, summary: dict[str, int]) -> None:
-        # The summary line counts every result evaluated, shown or filtered out.
-        self.table.totals = dict(summary)
-        self.stream.write(self.header + self.table.render(self.width, self.colour) + self.footer)
-
-
 class BufferingWriter(Writer):
     """For the formats that need every report at once (a named scan's table, html)."""
 
@@ -348,14 +191,6 @@ class SummaryBufferingWriter(BufferingWriter):
         self.stream.write(self.render_with_summary(self.reports, summary))
 
 
-def table_writer(stream: TextIO, *, account: bool, width: int | None, colour: bool) -> Writer:
-    if account:
-        return AccountTableWriter(stream, width, colour)
-    return SummaryBufferingWriter(
-        stream, lambda reports, summary: render_table(reports, width=width, colour=colour, summary=summary)
-    )
-
-
 def write_all(
     writer: Writer,
     reports: Iterable[SubjectReport],
@@ -374,3 +209,13 @@ def write_all(
             writer.write(kept)
     writer.finish(dict(tally.summary))
     return tally
+
+
+def skip_uncounted_error(ignore_error: ErrorFilter | None) -> Skip:
+    """True for an ERROR result the run does not count (preflight without a role): sarif
+    leaves it out, junit reports it as skipped rather than as an error."""
+
+    def skip(report: SubjectReport, result: CheckResult) -> bool:
+        return bool(ignore_error and result.status == Status.ERROR and ignore_error(report, result))
+
+    return skip

@@ -18,15 +18,17 @@ starts "could not be evaluated". Each rule carries `security-severity`, GitHub's
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
-from . import __version__
-from .checks.base import all_checks
-from .model import Severity, Status
-from .results import CheckResult, SubjectReport
+from .. import __version__
+from ..checks.base import all_checks
+from ..model import Severity, Status
+from ..results import CheckResult, SubjectReport
+from .writers import BufferingWriter, Skip
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -61,7 +63,6 @@ class Location:
 
 
 Locate = Callable[[SubjectReport], Location | None]
-Skip = Callable[[SubjectReport, CheckResult], bool]
 
 
 def artifact_uri(path: str) -> str:
@@ -158,3 +159,12 @@ def sarif_log(
             }
         ],
     }
+
+
+def sarif_writer(stream: TextIO, locate: Locate | None, skip: Skip | None) -> BufferingWriter:
+    """The log needs every report at once (one run, its results after its rules)."""
+
+    def render_sarif(reports: list[SubjectReport]) -> str:
+        return json.dumps(sarif_log(reports, locate, skip=skip), indent=2) + "\n"
+
+    return BufferingWriter(stream, render_sarif)

@@ -17,23 +17,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
+from typing import TextIO
 
-from . import __version__
-from .console import resource_link, role_name, sagemaker_url
-from .model import Severity, Status
-from .remedy_text import remedy_for
-from .report import (
-    NO_VPC,
-    SEVERITY_ORDER,
-    STATUS_ORDER,
-    account_summary,
-    error_results,
-    failing_results,
-    subject_label,
-    summary_line,
-    worst_severity,
-)
-from .results import CheckResult, SubjectReport
+from .. import __version__
+from ..console import resource_link, role_name, sagemaker_url
+from ..model import Severity, Status
+from ..remedy_text import remedy_for
+from ..results import CheckResult, SubjectReport
+from .account import NO_VPC, account_summary, subject_label
+from .statuses import SEVERITY_ORDER, STATUS_ORDER, error_results, failing_results, worst_severity
+from .text import summary_line
+from .writers import SummaryBufferingWriter
 
 _CSS = """
 body{font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1f2328;
@@ -541,3 +535,12 @@ def by_worst(reports: Iterable[SubjectReport]) -> list[SubjectReport]:
         )
 
     return sorted(reports, key=rank)
+
+
+def html_writer(stream: TextIO, *, account: bool) -> SummaryBufferingWriter:
+    """The page needs every report at once (sections by VPC, by severity, by check); its
+    totals are the run's, which count what --status/--severity left out too."""
+    title = "vpcguard account scan" if account else "vpcguard scan"
+    return SummaryBufferingWriter(
+        stream, lambda reports, summary: render_html(reports, title=title, totals=summary or None)
+    )

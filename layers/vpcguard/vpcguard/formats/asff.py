@@ -23,10 +23,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .model import Status
-from .notify.securityhub import to_asff
-from .output import JsonListWriter
-from .results import SubjectReport
+from ..model import Status
+from ..notify.securityhub import to_asff
+from ..results import SubjectReport
+from .json import JsonListWriter
 
 EXPORTED_STATUSES = frozenset({Status.FAIL, Status.WOULD_FIX, Status.PASS, Status.FIXED, Status.EXEMPT})
 

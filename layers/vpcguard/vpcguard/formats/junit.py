@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from .model import Status
-from .output import Writer
-from .remedy_text import remedy_for
-from .results import CheckResult, SubjectReport
-
-Skip = Callable[[SubjectReport, CheckResult], bool]
+from ..model import Status
+from ..remedy_text import remedy_for
+from ..results import CheckResult, SubjectReport
+from .statuses import FAILING
+from .writers import Skip, Writer
 
 PASSING = frozenset({Status.PASS, Status.FIXED})
-FAILING = frozenset({Status.FAIL, Status.WOULD_FIX})
 SKIPPED_WHY = {Status.EXEMPT: "exempt", Status.NOT_APPLICABLE: "not applicable"}
 
 # XML 1.0 cannot carry most control characters, whatever the escaping: an AWS error text
