@@ -1,4 +1,4 @@
-"""vpcguard.sarif on reports built by hand: which statuses become results, levels,
+"""vpcguard.formats.sarif on reports built by hand: which statuses become results, levels,
 suppressions for EXEMPT, and locations with and without a file."""
 
 from __future__ import annotations

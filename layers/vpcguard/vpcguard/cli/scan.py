@@ -89,7 +89,6 @@ def scan_command(args: argparse.Namespace) -> int:
         yield from (router.evaluate("transform_job", ref) for ref in jobs)
 
     return emit(args, routed, home=engine.clients)
-    return emit(args, reports)
 
 
 def _require_member_role(router: SubjectRouter, engine: Engine, ref: str, kind: str) -> None:
