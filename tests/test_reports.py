@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.conftest import SUBJECT_KEYS
 from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
 from vpcguard.aws import AwsClients
@@ -349,22 +350,7 @@ def test_html_header_names_account_and_region_and_vpcs_with_their_name_tags(
     # The name travels beside the report, never in the JSON contract.
     document = scan_json_document(reports)
     assert "prod-ml" not in json.dumps(document)
-    assert all(
-        set(s)
-        == {
-            "type",
-            "name",
-            "arn",
-            "region",
-            "account",
-            "vpc_id",
-            "instance_count",
-            "model_name",
-            "tags",
-            "results",
-        }
-        for s in document["subjects"]
-    )
+    assert all(set(s) == SUBJECT_KEYS for s in document["subjects"])
     # The subject names its network, each with its console page.
     links = parse(page).links
     assert f"{CONSOLE}/sagemaker/home?region={REGION}#/models/lonely" in links
