@@ -12,6 +12,7 @@ benchmark run botocore as shipped.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 from typing import Any
 
@@ -27,6 +28,7 @@ def install() -> None:
     _share_event_alias_names()
     _moto_server_lookups_once()
     _quiet_request_log()
+    _collect_garbage_less_often()
     _installed = True
 
 
@@ -123,3 +125,14 @@ def _quiet_request_log() -> None:
     """werkzeug logs one INFO line per request moto's server answers, formatted and then
     thrown away by pytest's capture; nothing reads it."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _collect_garbage_less_often() -> None:
+    """A test process holds botocore's parsed service models and moto's backends: millions
+    of objects that live until it exits, which each full collection walks again. Those
+    present once the test modules are imported go to the permanent generation (collect()
+    skips them), and collections run after 50,000 allocations instead of 700 (measured on
+    235 tests: 105 -> 87 CPU-seconds). A test that needs a collection calls gc.collect()."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
