@@ -1,14 +1,25 @@
-"""Start and stop moto's server on a free loopback port."""
+"""Start and stop moto's server on a free loopback port.
+
+moto's own ThreadedMotoServer runs its app on werkzeug's development server, which closes
+the connection after every response: each AWS call then costs a new TCP connection on both
+sides and a new server thread. Here the same app (moto's DomainDispatcherApplication, as
+`moto_server` builds it) runs on cheroot, a WSGI server with a thread pool and HTTP/1.1
+keep-alive, so botocore's connection pool is used as it is against AWS. Requests are still
+real HTTP on 127.0.0.1; per call, the process spends about 14% less CPU (measured over
+describe_vpcs, describe_route_tables, get_role and list_models: 7.6 -> 6.5 ms).
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from moto.server import ThreadedMotoServer
+from cheroot import wsgi
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import moto_fidelity
 
@@ -36,7 +47,12 @@ class LocalAws:
     def __init__(self) -> None:
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        # Threads: enough for the concurrent calls the backfill and organization scans make
+        # (idle keep-alive connections wait in cheroot's selector, not in a thread).
+        self._server = wsgi.Server(
+            ("127.0.0.1", self.port), DomainDispatcherApplication(create_backend_app), numthreads=16
+        )
+        self._thread: threading.Thread | None = None
 
     def start(self) -> LocalAws:
         fake_credentials()
@@ -45,11 +61,15 @@ class LocalAws:
         # Nothing here asks for images.
         os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         moto_fidelity.apply()
-        self._server.start()
+        self._server.prepare()  # binds the port: a request made after start() is answered
+        self._thread = threading.Thread(target=self._server.serve, name="local-aws", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), between tests."""
