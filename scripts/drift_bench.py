@@ -163,6 +163,8 @@ def event_to_finding(endpoint_url: str, reset: Any) -> float:
         f"  queued for re-evaluation after {queued:.1f} s (rule, drift queue, cold drift function); "
         f"findings after {elapsed:.1f} s (cold inspect function: 5 evaluations, the fix, 5 publishes)"
     )
+    drift.drift_poller.function.retire()
+    drift.pipeline.function.retire()
     fixed = sum(1 for f in findings if f.result("sg_self_ingress")["status"] == "FIXED")
     print(
         f"  {len(findings)} findings ({fixed} with the self rule FIXED) {elapsed:.1f} s after the event; "

@@ -135,6 +135,7 @@ def run_pipeline(endpoint_url: str, builder: Builder, expect: Expectations) -> l
     )
     expect.check(dead == ["{ this is not an event"], "the malformed message, and only it, ends in the DLQ")
 
+    function.retire()  # the function's environment is not needed again
     findings = pipeline.findings()
     say(f"\nFindings published to SNS ({len(findings)}):")
     for finding in findings:

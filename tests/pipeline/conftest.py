@@ -3,6 +3,8 @@ inspect function from the `sam build` output."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from .deployment import INSPECT_FUNCTION, LocalDeployment, deploy
@@ -12,7 +14,7 @@ from .runtime import BuiltFunction, ensure_built
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that runs a built function (a fresh Python process per invocation) is
+    """Every test that runs a built function (in Python processes of its own) is
     `slow`, whether or not its module says so: `make unit` leaves them out."""
     for item in items:
         if "built_inspect" in getattr(item, "fixturenames", ()):
@@ -31,8 +33,9 @@ def stack(endpoint_url) -> LocalDeployment:
 
 
 @pytest.fixture
-def pipeline(stack, built_inspect) -> Pipeline:
-    return Pipeline(stack, built_inspect)
+def pipeline(stack, built_inspect) -> Iterator[Pipeline]:
+    yield Pipeline(stack, built_inspect)
+    built_inspect.retire()  # no test meets another's warm environment
 
 
 @pytest.fixture(scope="session")
@@ -42,5 +45,6 @@ def built_drift() -> BuiltFunction:
 
 
 @pytest.fixture
-def drift(pipeline, built_drift) -> DriftPipeline:
-    return DriftPipeline(pipeline, built_drift)
+def drift(pipeline, built_drift) -> Iterator[DriftPipeline]:
+    yield DriftPipeline(pipeline, built_drift)
+    built_drift.retire()

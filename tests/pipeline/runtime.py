@@ -2,9 +2,12 @@
 
 - `ensure_built()`: the `sam build` output must match the sources (else `sam build --cached`
   and `make bytecode` are run, as `make sam` does), so the tests never run a stale copy.
-- `BuiltFunction`: the handler and layers from .aws-sam/build, invoked in a fresh process
-  per invocation (lambda_bootstrap.py). Powertools, which the stack takes from AWS's
-  managed layer, comes from the dev environment (pinned to the same version).
+- `BuiltFunction`: the handler and layers from .aws-sam/build, run in an execution
+  environment of its own (lambda_bootstrap.py: a process that imports the handler at its
+  first invocation and stays warm for the next ones, as Lambda reuses an environment).
+  `retire()` ends the environments, at the end of each test, so no test meets another's
+  warm state. Powertools, which the stack takes from AWS's managed layer, comes from the
+  dev environment (pinned to the same version).
 - `QueuePoller`: receive a batch from the work queue, build a real SQS event, invoke, then
   do what Lambda does with the response: delete the records that succeeded and leave the
   ones in `batchItemFailures` to come back (here at once, instead of after the visibility
@@ -17,6 +20,7 @@ import fcntl
 import filecmp
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -126,6 +130,7 @@ class BuiltFunction:
         self.memory = int(props.get("MemorySize") or glob.get("MemorySize", 128))
         self.code_dir = build_dir / props["CodeUri"]
         self.layer_dirs: list[Path] = []
+        self._environments: dict[tuple[tuple[str, str], ...], ExecutionEnvironment] = {}
         # Lambda extracts layers in order into /opt, later ones over earlier ones: the last
         # layer's copy of a package wins, so it goes first on the path here.
         for layer in reversed(props.get("Layers") or glob.get("Layers", [])):
@@ -135,34 +140,77 @@ class BuiltFunction:
             # Other layers (AWS's Powertools layer) come from the dev environment.
 
     def invoke(self, event: dict[str, Any], environment: dict[str, str]) -> Invocation:
-        with tempfile.TemporaryDirectory() as tmp:
-            spec_path, result_path = Path(tmp, "spec.json"), Path(tmp, "result.json")
-            spec_path.write_text(
-                json.dumps(
-                    {
-                        "handler": self.handler,
-                        "paths": [str(self.code_dir), *map(str, self.layer_dirs)],
-                        "event": event,
-                        "result_file": str(result_path),
-                        "function_name": f"vpcguard-{self.logical_id}",
-                        "timeout_seconds": self.timeout,
-                        "memory_mb": self.memory,
-                        "region": REGION,
-                        "account": ACCOUNT,
-                    }
-                )
+        """One invocation, in the warm environment for these variables (a cold start if
+        there is none yet)."""
+        key = tuple(sorted(environment.items()))
+        if key not in self._environments:
+            self._environments[key] = ExecutionEnvironment(self, environment)
+        return self._environments[key].invoke(event)
+
+    def retire(self) -> None:
+        """End every execution environment (the next invocation is a cold start)."""
+        environments, self._environments = self._environments, {}
+        for environment in environments.values():
+            environment.close()
+
+
+class ExecutionEnvironment:
+    """One warm process of a function: lambda_bootstrap.py, fed one invocation at a time."""
+
+    def __init__(self, function: BuiltFunction, environment: dict[str, str]):
+        self.function = function
+        self._tmp = tempfile.TemporaryDirectory()
+        spec_path = Path(self._tmp.name, "spec.json")
+        spec_path.write_text(
+            json.dumps(
+                {
+                    "handler": function.handler,
+                    "paths": [str(function.code_dir), *map(str, function.layer_dirs)],
+                    "function_name": f"vpcguard-{function.logical_id}",
+                    "timeout_seconds": function.timeout,
+                    "memory_mb": function.memory,
+                    "region": REGION,
+                    "account": ACCOUNT,
+                }
             )
-            done = subprocess.run(
-                [sys.executable, str(BOOTSTRAP), str(spec_path)],
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout + 60,
-                cwd=self.code_dir,
-            )
-            if not result_path.exists():
-                raise RuntimeError(f"the function process died ({done.returncode}):\n{done.stderr[-4000:]}")
-            result = json.loads(result_path.read_text())
+        )
+        self._stderr_path = Path(self._tmp.name, "bootstrap.stderr")
+        self._stderr = self._stderr_path.open("w")
+        self._process = subprocess.Popen(
+            [sys.executable, str(BOOTSTRAP), str(spec_path)],
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            cwd=function.code_dir,
+        )
+        self._count = 0
+
+    def invoke(self, event: dict[str, Any]) -> Invocation:
+        self._count += 1
+        files = {
+            name: Path(self._tmp.name, f"{self._count}.{name}") for name in ("result", "stdout", "stderr")
+        }
+        request = {
+            "event": event,
+            "result_file": str(files["result"]),
+            "stdout_file": str(files["stdout"]),
+            "stderr_file": str(files["stderr"]),
+        }
+        assert self._process.stdin is not None and self._process.stdout is not None
+        answer = ""
+        try:
+            self._process.stdin.write(json.dumps(request) + "\n")
+            self._process.stdin.flush()
+            answer = _readline(self._process.stdout, timeout=self.function.timeout + 60)
+        except (BrokenPipeError, TimeoutError):
+            pass
+        if answer != "done\n" or not files["result"].exists():
+            self.close()
+            stderr = "".join(p.read_text() for p in (files["stderr"], self._stderr_path) if p.exists())
+            raise RuntimeError(f"the function process died ({self._process.returncode}):\n{stderr[-4000:]}")
+        result = json.loads(files["result"].read_text())
         return Invocation(
             response=result.get("response"),
             error=result.get("error"),
@@ -173,9 +221,30 @@ class BuiltFunction:
             clients_in_invocation=result.get("clients_in_invocation", []),
             heavy_packages_at_init=result.get("heavy_packages_at_init", []),
             frozen_objects_at_init=result.get("frozen_objects_at_init", 0),
-            stdout=done.stdout,
-            stderr=done.stderr,
+            stdout=files["stdout"].read_text(),
+            stderr=files["stderr"].read_text(),
         )
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            assert self._process.stdin is not None
+            try:
+                self._process.stdin.close()  # end of input: the bootstrap returns
+                self._process.wait(timeout=10)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self._process.kill()
+                self._process.wait()
+        self._stderr.close()
+        self._tmp.cleanup()
+
+
+def _readline(stream: Any, timeout: float) -> str:
+    """A line from the bootstrap, or TimeoutError if it takes longer than the function's
+    timeout allows (plus slack)."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    if not ready:
+        raise TimeoutError
+    return stream.readline()
 
 
 def lambda_environment(function_env: dict[str, str], endpoint_url: str, function_name: str) -> dict[str, str]:

@@ -87,6 +87,9 @@ def test_a_reused_event_id_for_another_subject_is_evaluated_not_skipped(pipeline
     invocations = pipeline.run()
 
     assert len(invocations) == 3 and all(i.failed_ids == [] for i in invocations)
+    # One environment, as Lambda reuses a warm one: only the first invocation imported the
+    # handler, so the skip of the redelivery does not depend on a fresh process.
+    assert invocations[0].init_ms is not None and [i.init_ms for i in invocations[1:]] == [None, None]
     assert sorted(f.body["name"] for f in pipeline.findings()) == ["fraud-v3", "fraud-v4"]
 
 
