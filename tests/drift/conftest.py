@@ -16,7 +16,8 @@ from .world import World, build_world
 
 @pytest.fixture
 def stack(endpoint_url) -> LocalDeployment:
-    deployed = deploy(endpoint_url)
+    # The drift library's resources: the index table and the re-evaluation queue (and its DLQ).
+    deployed = deploy(endpoint_url, kinds={"AWS::SQS::Queue", "AWS::DynamoDB::Table"})
     # moto's clock does not move: the re-evaluation queue's delay (the coalescing window) is
     # set to 0 so a test can read what was queued at once.
     deployed.client("sqs").set_queue_attributes(

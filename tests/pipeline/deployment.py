@@ -14,6 +14,7 @@ standing in for a subscriber.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,11 @@ class LocalDeployment:
         return self.refs["FindingsTopic"]
 
     def queue_arn(self, url: str) -> str:
+        """A queue's ARN: the stack's own queues are known by name, as CloudFormation's
+        GetAtt knows them; any other queue is asked for."""
+        for (logical_id, attribute), value in self.attributes.items():
+            if attribute == "QueueUrl" and value == url:
+                return self.attributes[(logical_id, "Arn")]
         attrs = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return attrs["Attributes"]["QueueArn"]
 
@@ -96,7 +102,9 @@ class LocalDeployment:
 
     # --- creating it ------------------------------------------------------------------
 
-    def deploy(self) -> LocalDeployment:
+    def deploy(self, kinds: Collection[str] | None = None) -> LocalDeployment:
+        """Create the template's resources, or only those of the resource types in `kinds`
+        (a test of the drift library needs the queues and tables, not the rules)."""
         self.refs.update(self.parameters)
         self.refs.update(
             {
@@ -112,13 +120,18 @@ class LocalDeployment:
             self.attributes[(logical_id, "Arn")] = (
                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{logical_id}"
             )
-        self._queues()
-        self._topics()
-        self._tables()
-        self._log_groups()
-        self._roles()
-        self._event_buses()
-        self._rules()
+        steps = (
+            ("AWS::SQS::Queue", self._queues),
+            ("AWS::SNS::Topic", self._topics),
+            ("AWS::DynamoDB::Table", self._tables),
+            ("AWS::Logs::LogGroup", self._log_groups),
+            ("AWS::IAM::Role", self._roles),
+            ("AWS::Events::EventBus", self._event_buses),
+            ("AWS::Events::Rule", self._rules),
+        )
+        for kind, create in steps:
+            if kinds is None or kind in kinds:
+                create()
         for logical_id in resources_of_type(self.template, "AWS::Serverless::Function"):
             self.refs[logical_id] = f"{STACK}-{logical_id}"
         if "FindingsTopic" in self.refs:
@@ -137,8 +150,9 @@ class LocalDeployment:
             name = f"{STACK}-{logical_id}" + (".fifo" if props.get("FifoQueue") else "")
             url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             self.refs[logical_id] = url
-            self.attributes[(logical_id, "Arn")] = self.queue_arn(url)
+            self.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{self.account}:{name}"
             self.attributes[(logical_id, "QueueName")] = name
+            self.attributes[(logical_id, "QueueUrl")] = url
 
     def _topics(self) -> None:
         sns = self.client("sns")
@@ -244,12 +258,14 @@ def _queue_attribute(value: Any) -> str:
     return str(value)
 
 
-def deploy(endpoint_url: str, **parameter_overrides: str) -> LocalDeployment:
+def deploy(
+    endpoint_url: str, *, kinds: Collection[str] | None = None, **parameter_overrides: str
+) -> LocalDeployment:
     template = load_template()
     parameters = {**parameter_defaults(template), **parameter_overrides}
     # An SSM-typed parameter's default is a parameter name, resolved by CloudFormation;
     # locally the Powertools layer is the dev environment's own install.
-    return LocalDeployment(endpoint_url, template, parameters).deploy()
+    return LocalDeployment(endpoint_url, template, parameters).deploy(kinds)
 
 
 def deploy_member(endpoint_url: str, account: str, **parameters: str) -> LocalDeployment:
