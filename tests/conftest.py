@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +116,25 @@ def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
     """`vpcguard ARGV... --format json`: (exit code, the parsed document, stderr)."""
     code, out, err = run(capsys, *argv, "--format", "json")
     return code, json.loads(out), err
+
+
+def console_script() -> str:
+    """The installed `vpcguard` entry point of the venv running the tests."""
+    found = Path(sys.executable).with_name("vpcguard")
+    if found.exists():
+        return str(found)
+    which = shutil.which("vpcguard")
+    assert which, "the vpcguard console script is not installed (pip install -e .)"
+    return which
+
+
+def run_console_script(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`vpcguard ARGV...` in a process of its own, as a user runs it (colour off unless `env`
+    is given whole)."""
+    return subprocess.run(
+        [console_script(), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env if env is not None else {**os.environ, "NO_COLOR": "1"},
+    )

@@ -9,14 +9,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import METADATA_KEYS, RESULT_KEYS, SUBJECT_KEYS, run, run_json
+from tests.conftest import METADATA_KEYS, RESULT_KEYS, SUBJECT_KEYS, run, run_console_script, run_json
 from tests.faults import deny
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -34,16 +32,6 @@ def results_by_id(subject: dict) -> dict[str, dict]:
     ids = [r["check_id"] for r in subject["results"]]
     assert len(ids) == len(set(ids)), f"a check appears twice: {ids}"
     return {r["check_id"]: r for r in subject["results"]}
-
-
-def console_script() -> str:
-    """The installed `vpcguard` entry point of the venv running the tests."""
-    found = Path(sys.executable).with_name("vpcguard")
-    if found.exists():
-        return str(found)
-    which = shutil.which("vpcguard")
-    assert which, "the vpcguard console script is not installed (pip install -e .)"
-    return which
 
 
 def isolated_model(builder, net, name: str, **kwargs) -> str:
@@ -608,25 +596,18 @@ def test_console_script_scans_against_local_aws(builder, endpoint_url):
     builder.compliant_model("good", net)
     builder.transform_job("nightly", "good", instance_count=2)
 
-    proc = subprocess.run(
-        [
-            console_script(),
-            "scan",
-            "--model",
-            "good",
-            "--transform-job",
-            "nightly",
-            "--format",
-            "json",
-            "--region",
-            REGION,
-            "--endpoint-url",
-            endpoint_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
+    proc = run_console_script(
+        "scan",
+        "--model",
+        "good",
+        "--transform-job",
+        "nightly",
+        "--format",
+        "json",
+        "--region",
+        REGION,
+        "--endpoint-url",
+        endpoint_url,
     )
 
     assert proc.returncode in (0, 1), proc.stderr
@@ -645,13 +626,7 @@ def test_console_script_without_credentials_exits_2_with_one_line(tmp_path):
         HOME=str(tmp_path),
     )
 
-    proc = subprocess.run(
-        [console_script(), "scan", "--model", "anything", "--region", REGION],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    proc = run_console_script("scan", "--model", "anything", "--region", REGION, env=env)
 
     assert proc.returncode == 2
     assert proc.stdout == ""

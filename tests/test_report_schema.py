@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.conftest import run
+from tests.conftest import run, run_console_script
 from tests.localaws.server import REGION
-from tests.test_cli import console_script, dns_off_model
+from tests.test_cli import dns_off_model
 from vpcguard.model import Severity, Status
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "schema" / "report.schema.json"
@@ -40,28 +38,21 @@ def test_a_real_scan_validates_against_the_published_schema(builder, endpoint_ur
     builder.model("novpc", subnet_ids=None, role_arn=net.role_arn)
     builder.transform_job("nightly", "good", instance_count=3)
 
-    proc = subprocess.run(
-        [
-            console_script(),
-            "scan",
-            "--model",
-            "good",
-            "lonely",
-            "novpc",
-            "ghost",
-            "--transform-job",
-            "nightly",
-            "--format",
-            "json",
-            "--region",
-            REGION,
-            "--endpoint-url",
-            endpoint_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
+    proc = run_console_script(
+        "scan",
+        "--model",
+        "good",
+        "lonely",
+        "novpc",
+        "ghost",
+        "--transform-job",
+        "nightly",
+        "--format",
+        "json",
+        "--region",
+        REGION,
+        "--endpoint-url",
+        endpoint_url,
     )
 
     assert proc.returncode == 2, proc.stderr  # ghost is an ERROR: exit 2, as always
