@@ -14,6 +14,7 @@ import pytest
 
 from tests.localaws import speed
 from tests.localaws.builders import Builder
+from tests.localaws.in_process import WsgiSender
 from tests.localaws.server import REGION, LocalAws
 from vpcguard import cli
 from vpcguard.aws import AwsClients
@@ -62,9 +63,17 @@ def builder_clients() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(scope="session")
+def setup_sender(local_aws) -> WsgiSender:
+    """Sends the builder's requests to the local AWS's app in this process: a test's
+    arrangement skips the socket (about half of the suite's calls; tests/localaws/
+    in_process.py). What vpcguard calls goes over HTTP."""
+    return WsgiSender(local_aws.app)
+
+
 @pytest.fixture
-def builder(endpoint_url, builder_clients) -> Builder:
-    return Builder(endpoint_url, clients=builder_clients)
+def builder(endpoint_url, builder_clients, setup_sender) -> Builder:
+    return Builder(endpoint_url, clients=builder_clients, send=setup_sender)
 
 
 @pytest.fixture

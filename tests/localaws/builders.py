@@ -7,6 +7,7 @@ assemble exactly the edge case it needs on top of `compliant_vpc()`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,19 +110,24 @@ class Builder:
         region: str = REGION,
         clients: dict[str, Any] | None = None,
         account: str | None = None,
+        send: Callable[..., Any] | None = None,
     ):
         """`clients`: a cache of boto3 clients for this endpoint and region to reuse (the
         tests share one across tests: building a client costs more than most tests'
         calls). The builder only makes calls with them; it registers no event handlers.
         `account`: build in that account (an administrator's view of a member account, for
         setting up an organization's worlds); default: the credentials' own account. Such a
-        builder keeps clients of its own, since its requests carry that account."""
+        builder keeps clients of its own, since its requests carry that account.
+        `send`: a botocore `before-send` handler that answers the builder's requests instead
+        of the network (the tests hand them to moto's app in their own process; see
+        in_process.py). Default: real HTTP to `endpoint_url`."""
         self.endpoint_url = endpoint_url
         self.region = region
         self.account = account or ACCOUNT
         self._as_member = account is not None
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {} if clients is None or self._as_member else clients
+        self._send = send
         self._counter = 0
 
     @property
@@ -131,6 +137,8 @@ class Builder:
             if self._as_member:
                 # moto's way to act in another account: this header on every request.
                 self._session.events.register("before-sign", self._as_account)
+            if self._send is not None:
+                self._session.events.register("before-send", self._send)
         return self._session
 
     def _as_account(self, request: Any, **_: Any) -> None:
