@@ -16,6 +16,7 @@ from tests.localaws import speed
 from tests.localaws.builders import Builder
 from tests.localaws.in_process import WsgiSender
 from tests.localaws.server import REGION, LocalAws
+from tests.localaws.worlds import WorldCache
 from vpcguard import cli
 from vpcguard.aws import AwsClients
 from vpcguard.engine import Engine
@@ -71,9 +72,16 @@ def setup_sender(local_aws) -> WsgiSender:
     return WsgiSender(local_aws.app)
 
 
+@pytest.fixture(scope="session")
+def worlds(local_aws) -> WorldCache:
+    """The starting worlds built in this process, for the next test that starts the same
+    way (tests/localaws/worlds.py)."""
+    return WorldCache(local_aws)
+
+
 @pytest.fixture
-def builder(endpoint_url, builder_clients, setup_sender) -> Builder:
-    return Builder(endpoint_url, clients=builder_clients, send=setup_sender)
+def builder(endpoint_url, builder_clients, setup_sender, worlds) -> Builder:
+    return Builder(endpoint_url, clients=builder_clients, send=setup_sender, worlds=worlds)
 
 
 @pytest.fixture

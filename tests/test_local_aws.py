@@ -7,7 +7,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.localaws.builders import Builder
 from tests.localaws.server import REGION
+from tests.localaws.worlds import WorldCache
 
 
 @pytest.fixture
@@ -72,3 +74,80 @@ def test_the_builders_calls_skip_the_socket_and_vpcguards_go_over_it(builder, cl
     clients.client("ec2").describe_vpcs()
     clients.client("iam").list_roles()
     assert local_aws.requests_over_http == before + 2
+
+
+# --- worlds built once per process (tests/localaws/worlds.py) ---------------------------------
+
+
+def readout(over_http) -> dict[str, object]:
+    """Everything a compliant world holds, as AWS's read APIs answer over HTTP."""
+    ec2, iam, s3, logs = (over_http(s) for s in ("ec2", "iam", "s3", "logs"))
+    seen: dict[str, object] = {
+        key: getattr(ec2, describe)()[key]
+        for describe, key in (
+            ("describe_vpcs", "Vpcs"),
+            ("describe_subnets", "Subnets"),
+            ("describe_route_tables", "RouteTables"),
+            ("describe_security_groups", "SecurityGroups"),
+            ("describe_vpc_endpoints", "VpcEndpoints"),
+            ("describe_flow_logs", "FlowLogs"),
+            ("describe_network_acls", "NetworkAcls"),
+            ("describe_dhcp_options", "DhcpOptions"),
+        )
+    }
+    roles = iam.list_roles()["Roles"]
+    seen["roles"] = roles
+    seen["role_policies"] = {
+        r["RoleName"]: [
+            iam.get_role_policy(RoleName=r["RoleName"], PolicyName=p)["PolicyDocument"]
+            for p in iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"]
+        ]
+        for r in roles
+    }
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    seen["bucket_policies"] = {b: s3.get_bucket_policy(Bucket=b)["Policy"] for b in buckets}
+    seen["log_groups"] = logs.describe_log_groups()["logGroups"]
+    return seen
+
+
+def test_a_restored_world_reads_the_same_as_the_built_one_and_is_a_copy(local_aws, endpoint_url, over_http):
+    worlds = WorldCache(local_aws, enabled=True)
+    built = Builder(endpoint_url, worlds=worlds).compliant_vpc()
+    assert (worlds.built, worlds.restored) == (1, 0)
+    first = readout(over_http)
+    assert first["VpcEndpoints"] and first["FlowLogs"] and len(first["bucket_policies"]) == 2
+
+    # The test that got it breaks it.
+    ec2 = over_http("ec2")
+    ec2.revoke_security_group_ingress(
+        GroupId=built.security_group_id,
+        IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": built.security_group_id}]}],
+    )
+    over_http("s3").delete_bucket_policy(Bucket="input-data")
+
+    for _ in range(2):
+        local_aws.reset()
+        builder = Builder(endpoint_url, worlds=worlds)
+        restored = builder.compliant_vpc()
+        assert restored == built
+        assert readout(over_http) == first
+        # The builder's names go on after the world's, as they would after its calls.
+        assert builder.security_group(restored.vpc_id) != restored.security_group_id
+        assert len(over_http("ec2").describe_security_groups(GroupNames=["sg-1"])["SecurityGroups"]) == 1
+    assert (worlds.built, worlds.restored) == (1, 2)
+
+    # Reset still empties it.
+    local_aws.reset()
+    assert not over_http("s3").list_buckets()["Buckets"]
+    assert built.vpc_id not in {v["VpcId"] for v in over_http("ec2").describe_vpcs()["Vpcs"]}
+
+
+def test_a_world_is_built_by_its_calls_when_moto_already_holds_something(local_aws, endpoint_url, over_http):
+    worlds = WorldCache(local_aws, enabled=True)
+    first = Builder(endpoint_url, worlds=worlds).compliant_vpc()
+    local_aws.reset()
+    over_http("s3").create_bucket(Bucket="already-here")
+    second = Builder(endpoint_url, worlds=worlds).compliant_vpc()
+    assert (worlds.built, worlds.restored) == (1, 0)
+    assert second.vpc_id != first.vpc_id
+    assert {b["Name"] for b in over_http("s3").list_buckets()["Buckets"]} == {"already-here", *second.buckets}

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from .server import ACCOUNT, REGION
+from .worlds import WorldCache
 
 # The ENI permissions the guidance requires of the execution role.
 ENI_ACTIONS = [
@@ -111,6 +112,7 @@ class Builder:
         clients: dict[str, Any] | None = None,
         account: str | None = None,
         send: Callable[..., Any] | None = None,
+        worlds: WorldCache | None = None,
     ):
         """`clients`: a cache of boto3 clients for this endpoint and region to reuse (the
         tests share one across tests: building a client costs more than most tests'
@@ -120,7 +122,9 @@ class Builder:
         builder keeps clients of its own, since its requests carry that account.
         `send`: a botocore `before-send` handler that answers the builder's requests instead
         of the network (the tests hand them to moto's app in their own process; see
-        in_process.py). Default: real HTTP to `endpoint_url`."""
+        in_process.py). Default: real HTTP to `endpoint_url`.
+        `worlds`: where `compliant_vpc()` may take a copy of the same world built earlier in
+        this process instead of making its calls again (worlds.py)."""
         self.endpoint_url = endpoint_url
         self.region = region
         self.account = account or ACCOUNT
@@ -128,6 +132,7 @@ class Builder:
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {} if clients is None or self._as_member else clients
         self._send = send
+        self._worlds = worlds
         self._counter = 0
 
     @property
@@ -426,6 +431,18 @@ class Builder:
         """Every check passes for a model in this VPC (network isolation on, two AZs,
         private subnets, restricted S3 gateway endpoint on their route tables, flow logs,
         DNS on, self-referencing group, role with the ENI actions, VPC-only buckets)."""
+        if self._worlds is None or self._as_member:
+            return self._build_compliant_vpc(cidr_prefix, tuple(buckets))
+        # The names it gives (sg-1, ...) come from the counter, so a copy carries it too.
+        key = ("compliant_vpc", self.region, cidr_prefix, tuple(buckets), self._counter)
+
+        def build() -> tuple[CompliantVpc, int]:
+            return self._build_compliant_vpc(cidr_prefix, tuple(buckets)), self._counter
+
+        net, self._counter = self._worlds.restore_or_build(key, build)
+        return net
+
+    def _build_compliant_vpc(self, cidr_prefix: str, buckets: tuple[str, ...]) -> CompliantVpc:
         vpc_id = self.vpc(f"{cidr_prefix}.0.0/16")
         subnets = [
             self.subnet(vpc_id, f"{cidr_prefix}.1.0/24", "a"),
