@@ -151,3 +151,29 @@ def test_a_world_is_built_by_its_calls_when_moto_already_holds_something(local_a
     assert (worlds.built, worlds.restored) == (1, 0)
     assert second.vpc_id != first.vpc_id
     assert {b["Name"] for b in over_http("s3").list_buckets()["Buckets"]} == {"already-here", *second.buckets}
+
+
+def test_steps_are_copied_in_the_order_taken_and_a_copied_queue_still_delivers(
+    local_aws, endpoint_url, over_http
+):
+    worlds = WorldCache(local_aws, enabled=True)
+    sqs = over_http("sqs")
+
+    def queue_with_a_message() -> str:
+        url = sqs.create_queue(QueueName="work")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="first")
+        return url
+
+    seen = []
+    for _ in range(2):
+        local_aws.reset()
+        url = worlds.restore_or_build("queue", queue_with_a_message)
+        net = Builder(endpoint_url, worlds=worlds).compliant_vpc()
+        seen.append((url, net, readout(over_http)))
+    assert (worlds.built, worlds.restored) == (2, 2)
+    assert seen[0] == seen[1]
+
+    # The copied queue (its lock is a copy's own) holds the message and takes new ones.
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["first"]
+    sqs.send_message(QueueUrl=url, MessageBody="second")
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]] == ["second"]

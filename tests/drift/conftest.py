@@ -14,8 +14,7 @@ from vpcguard.engine import Engine
 from .world import World, build_world
 
 
-@pytest.fixture
-def stack(endpoint_url) -> LocalDeployment:
+def deploy_drift_resources(endpoint_url: str) -> LocalDeployment:
     # The drift library's resources: the index table and the re-evaluation queue (and its DLQ).
     deployed = deploy(endpoint_url, kinds={"AWS::SQS::Queue", "AWS::DynamoDB::Table"})
     # moto's clock does not move: the re-evaluation queue's delay (the coalescing window) is
@@ -24,6 +23,12 @@ def stack(endpoint_url) -> LocalDeployment:
         QueueUrl=deployed.refs["ReevaluationQueue"], Attributes={"DelaySeconds": "0"}
     )
     return deployed
+
+
+@pytest.fixture
+def stack(endpoint_url, worlds) -> LocalDeployment:
+    # Deployed by its calls once per process, then a copy (tests/localaws/worlds.py).
+    return worlds.restore_or_build("drift resources", lambda: deploy_drift_resources(endpoint_url))
 
 
 @pytest.fixture

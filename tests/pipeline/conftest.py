@@ -28,8 +28,9 @@ def built_inspect() -> BuiltFunction:
 
 
 @pytest.fixture
-def stack(endpoint_url) -> LocalDeployment:
-    return deploy(endpoint_url)
+def stack(endpoint_url, worlds) -> LocalDeployment:
+    # Deployed by its calls once per process, then a copy (tests/localaws/worlds.py).
+    return worlds.restore_or_build("stack", lambda: deploy(endpoint_url))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ standing in for a subscriber.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -51,6 +52,16 @@ class LocalDeployment:
                 client.meta.events.register("before-sign", self._as_account)
             self._clients[service] = client
         return self._clients[service]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LocalDeployment:
+        """What was deployed, for a copy of the world it was deployed into (the tests'
+        WorldCache): its own names and ids, new clients, the same parsed template (read
+        only)."""
+        copied = copy.copy(self)
+        copied._clients = {}
+        for name in ("parameters", "refs", "attributes"):
+            setattr(copied, name, copy.deepcopy(getattr(self, name), memo))
+        return copied
 
     def _as_account(self, request: Any, **_: Any) -> None:
         request.headers["x-moto-account-id"] = self.account
