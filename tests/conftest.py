@@ -15,6 +15,7 @@ import pytest
 from tests.localaws import speed
 from tests.localaws.builders import Builder
 from tests.localaws.in_process import WsgiSender
+from tests.localaws.organization import OrgSetup
 from tests.localaws.server import REGION, LocalAws
 from tests.localaws.worlds import WorldCache
 from vpcguard import cli
@@ -82,6 +83,17 @@ def worlds(local_aws) -> WorldCache:
 @pytest.fixture
 def builder(endpoint_url, builder_clients, setup_sender, worlds) -> Builder:
     return Builder(endpoint_url, clients=builder_clients, send=setup_sender, worlds=worlds)
+
+
+@pytest.fixture(scope="session")
+def org_builders() -> dict[tuple[str | None, str], Builder]:
+    """The organization tests' builders per (account, region), shared like builder_clients."""
+    return {}
+
+
+@pytest.fixture
+def org(endpoint_url, org_builders, setup_sender, worlds) -> OrgSetup:
+    return OrgSetup(endpoint_url, org_builders, setup_sender, worlds)
 
 
 @pytest.fixture

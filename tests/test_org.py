@@ -10,7 +10,6 @@ refused as AWS refuses it (tests/localaws/moto_fidelity.py).
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from tests.conftest import result_of
 from tests.localaws.builders import Builder
+from tests.localaws.organization import OrgSetup
 from tests.localaws.server import ACCOUNT as HUB
 from tests.localaws.server import REGION
 from vpcguard import cli
@@ -34,12 +34,9 @@ MEMBER_B = "333333333333"
 BROKEN = "444444444444"  # an account without the member role
 OTHER_REGION = "us-west-2"
 ROLE = "vpcguard-member"
-_WORLDS = itertools.count()
 
 
-def member_role(
-    endpoint_url: str, account: str, *, trusted: str = HUB, external_id: str | None = None
-) -> str:
+def member_role(org: OrgSetup, account: str, *, trusted: str = HUB, external_id: str | None = None) -> str:
     """The member role as member.yaml makes it: trusted by the hub account."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
@@ -48,27 +45,33 @@ def member_role(
     }
     if external_id:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-    iam = Builder(endpoint_url, account=account).client("iam")
+    iam = org.builder(account).client("iam")
     trust = {"Version": "2012-10-17", "Statement": [statement]}
     return iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
 
-def world(endpoint_url: str, account: str | None, region: str = REGION, cidr: str = "10.1") -> dict[str, str]:
+def world(org: OrgSetup, account: str | None, region: str = REGION, cidr: str = "10.1") -> dict[str, str]:
     """`churn` (its group lacks the self rule) and `steady` (compliant) in one account and region."""
-    builder = Builder(endpoint_url, region=region, account=account)
-    # IAM names are global to an account: worlds in two regions of one account need their own.
-    builder._counter = 1000 * next(_WORLDS)
-    net = builder.compliant_vpc(
-        cidr, buckets=(f"in-{account or HUB}-{region}", f"out-{account or HUB}-{region}")
-    )
-    lonely = builder.security_group(net.vpc_id, self_ingress=False)
-    arn = builder.compliant_model("churn", net, security_group_ids=[lonely])
-    builder.compliant_model("steady", net)
-    return {"sg": lonely, "arn": arn, "vpc": net.vpc_id}
+    made = org.next_world()
+
+    def build() -> dict[str, str]:
+        builder = org.builder(account, region)
+        # IAM names are global to an account: worlds in two regions of one account need their own.
+        builder._counter = 1000 * made
+        net = builder.compliant_vpc(
+            cidr, buckets=(f"in-{account or HUB}-{region}", f"out-{account or HUB}-{region}")
+        )
+        lonely = builder.security_group(net.vpc_id, self_ingress=False)
+        arn = builder.compliant_model("churn", net, security_group_ids=[lonely])
+        builder.compliant_model("steady", net)
+        return {"sg": lonely, "arn": arn, "vpc": net.vpc_id}
+
+    # Built by its calls once per process, then a copy (tests/localaws/worlds.py).
+    return org.worlds.restore_or_build(("organization world", account, region, cidr, made), build)
 
 
-def has_self_rule(endpoint_url: str, account: str | None, group_id: str, region: str = REGION) -> bool:
-    ec2 = Builder(endpoint_url, region=region, account=account).ec2
+def has_self_rule(org: OrgSetup, account: str | None, group_id: str, region: str = REGION) -> bool:
+    ec2 = org.builder(account, region).ec2
     group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     return any(
         p.get("GroupId") == group_id
@@ -107,10 +110,10 @@ def hub_inspector(endpoint_url: str, **env: str) -> Inspector:
 # --- the inspect path ----------------------------------------------------------------------------
 
 
-def test_an_event_from_a_member_account_is_fixed_in_that_account_only(endpoint_url):
-    hub, a, b = world(endpoint_url, None), world(endpoint_url, MEMBER_A), world(endpoint_url, MEMBER_B)
-    member_role(endpoint_url, MEMBER_A)
-    member_role(endpoint_url, MEMBER_B)
+def test_an_event_from_a_member_account_is_fixed_in_that_account_only(endpoint_url, org):
+    hub, a, b = world(org, None), world(org, MEMBER_A), world(org, MEMBER_B)
+    member_role(org, MEMBER_A)
+    member_role(org, MEMBER_B)
     inspector = hub_inspector(endpoint_url)
 
     work = parse_event(create_model_event(MEMBER_A, REGION))
@@ -123,14 +126,14 @@ def test_an_event_from_a_member_account_is_fixed_in_that_account_only(endpoint_u
     assert report.account == MEMBER_A and report.arn == a["arn"]
     assert result_of(report, "sg_self_ingress").status == Status.PASS
     # The member's group got the rule; the hub's and the other member's same-named models did not.
-    assert has_self_rule(endpoint_url, MEMBER_A, a["sg"])
-    assert not has_self_rule(endpoint_url, None, hub["sg"])
-    assert not has_self_rule(endpoint_url, MEMBER_B, b["sg"])
+    assert has_self_rule(org, MEMBER_A, a["sg"])
+    assert not has_self_rule(org, None, hub["sg"])
+    assert not has_self_rule(org, MEMBER_B, b["sg"])
 
 
-def test_the_audit_record_names_the_member_account_and_goes_to_the_hub(endpoint_url):
-    world(endpoint_url, MEMBER_A)
-    member_role(endpoint_url, MEMBER_A)
+def test_the_audit_record_names_the_member_account_and_goes_to_the_hub(endpoint_url, org):
+    world(org, MEMBER_A)
+    member_role(org, MEMBER_A)
     hub = Builder(endpoint_url)
     table = "vpcguard-audit"
     hub.client("dynamodb").create_table(
@@ -156,9 +159,9 @@ def test_the_audit_record_names_the_member_account_and_goes_to_the_hub(endpoint_
     assert "CreateModel event" in items[0]["trigger"]["S"]
 
 
-def test_a_role_that_cannot_be_assumed_is_an_error_finding_never_the_hubs_model(endpoint_url):
-    hub = world(endpoint_url, None)  # the hub has its own `churn`, which must not be read or fixed
-    world(endpoint_url, BROKEN)
+def test_a_role_that_cannot_be_assumed_is_an_error_finding_never_the_hubs_model(endpoint_url, org):
+    hub = world(org, None)  # the hub has its own `churn`, which must not be read or fixed
+    world(org, BROKEN)
     inspector = hub_inspector(endpoint_url)
     counter = inspector.engine.clients.counter
 
@@ -169,7 +172,7 @@ def test_a_role_that_cannot_be_assumed_is_an_error_finding_never_the_hubs_model(
     assert outcome["statuses"] == {"ERROR": 1}
     assert counter.calls["sts:AssumeRole"] == 1
     assert not any(op.startswith(("api.sagemaker:", "ec2:")) for op in counter.calls), counter.calls
-    assert not has_self_rule(endpoint_url, None, hub["sg"])
+    assert not has_self_rule(org, None, hub["sg"])
     report = inspector.evaluate(parse_event(create_model_event(BROKEN, REGION)))
     (error,) = report.results
     assert error.status == Status.ERROR
@@ -179,18 +182,18 @@ def test_a_role_that_cannot_be_assumed_is_an_error_finding_never_the_hubs_model(
     assert counter.calls["sts:AssumeRole"] == 1
 
 
-def test_an_event_from_another_region_of_a_member_is_evaluated_there(endpoint_url):
-    east = world(endpoint_url, MEMBER_A)
-    west = world(endpoint_url, MEMBER_A, region=OTHER_REGION, cidr="10.7")
-    member_role(endpoint_url, MEMBER_A)
+def test_an_event_from_another_region_of_a_member_is_evaluated_there(endpoint_url, org):
+    east = world(org, MEMBER_A)
+    west = world(org, MEMBER_A, region=OTHER_REGION, cidr="10.7")
+    member_role(org, MEMBER_A)
     inspector = hub_inspector(endpoint_url)
 
     report = inspector.evaluate(parse_event(create_model_event(MEMBER_A, OTHER_REGION)))
 
     assert (report.account, report.region, report.arn) == (MEMBER_A, OTHER_REGION, west["arn"])
     assert result_of(report, "sg_self_ingress").status == Status.FIXED
-    assert has_self_rule(endpoint_url, MEMBER_A, west["sg"], region=OTHER_REGION)
-    assert not has_self_rule(endpoint_url, MEMBER_A, east["sg"])
+    assert has_self_rule(org, MEMBER_A, west["sg"], region=OTHER_REGION)
+    assert not has_self_rule(org, MEMBER_A, east["sg"])
 
 
 def test_security_hub_findings_of_a_member_are_the_hubs_and_name_the_member():
@@ -230,9 +233,9 @@ def test_security_hub_findings_of_a_member_are_the_hubs_and_name_the_member():
 # --- credentials and caps ------------------------------------------------------------------------
 
 
-def test_credentials_are_assumed_once_per_account_and_see_only_that_account(endpoint_url):
-    world(endpoint_url, MEMBER_A)
-    member_role(endpoint_url, MEMBER_A)
+def test_credentials_are_assumed_once_per_account_and_see_only_that_account(endpoint_url, org):
+    world(org, MEMBER_A)
+    member_role(org, MEMBER_A)
     sessions = AccountSessions(AwsClients(region=REGION, endpoint_url=endpoint_url), home_account=HUB)
 
     east = sessions.clients(MEMBER_A, REGION)
@@ -246,8 +249,8 @@ def test_credentials_are_assumed_once_per_account_and_see_only_that_account(endp
     assert sessions.clients(HUB, REGION) is sessions.base
 
 
-def test_an_external_id_is_passed_when_the_role_requires_one(endpoint_url):
-    member_role(endpoint_url, MEMBER_A, external_id="s3cret-org")
+def test_an_external_id_is_passed_when_the_role_requires_one(endpoint_url, org):
+    member_role(org, MEMBER_A, external_id="s3cret-org")
     base = AwsClients(region=REGION, endpoint_url=endpoint_url)
     with pytest.raises(MemberRoleError, match="AccessDenied"):
         AccountSessions(base, home_account=HUB).clients(MEMBER_A)
@@ -301,15 +304,15 @@ def organization(endpoint_url: str, members: int) -> list[str]:
     return made
 
 
-def test_scan_org_covers_every_account_and_both_regions_and_isolates_a_broken_one(endpoint_url, capsys):
+def test_scan_org_covers_every_account_and_both_regions_and_isolates_a_broken_one(endpoint_url, capsys, org):
     first, second, broken = organization(endpoint_url, 3)
     expected: dict[tuple[str, str], str] = {}
     for account in (HUB, first, second, broken):
         for region, cidr in ((REGION, "10.1"), (OTHER_REGION, "10.2")):
-            made = world(endpoint_url, None if account == HUB else account, region=region, cidr=cidr)
+            made = world(org, None if account == HUB else account, region=region, cidr=cidr)
             expected[(account, region)] = made["arn"]
-    member_role(endpoint_url, first)
-    member_role(endpoint_url, second)  # `broken` has none
+    member_role(org, first)
+    member_role(org, second)  # `broken` has none
 
     code, out, err = run(
         capsys,
@@ -339,10 +342,10 @@ def test_scan_org_covers_every_account_and_both_regions_and_isolates_a_broken_on
     assert code == 2
 
 
-def test_scan_accounts_table_names_the_failed_account_and_still_fixes_the_others(endpoint_url, capsys):
-    a, b = world(endpoint_url, MEMBER_A), world(endpoint_url, MEMBER_B)
-    member_role(endpoint_url, MEMBER_A)
-    member_role(endpoint_url, MEMBER_B)
+def test_scan_accounts_table_names_the_failed_account_and_still_fixes_the_others(endpoint_url, capsys, org):
+    a, b = world(org, MEMBER_A), world(org, MEMBER_B)
+    member_role(org, MEMBER_A)
+    member_role(org, MEMBER_B)
 
     code, out, err = run(
         capsys,
@@ -363,19 +366,19 @@ def test_scan_accounts_table_names_the_failed_account_and_still_fixes_the_others
     assert out.startswith(f"3 accounts x 1 region ({REGION}): 2 scanned, 1 failed\n")
     assert "Not scanned (1):" in out and f"  {BROKEN}  all regions" in out
     assert f"account {BROKEN} not scanned" in err
-    assert has_self_rule(endpoint_url, MEMBER_A, a["sg"]) and has_self_rule(endpoint_url, MEMBER_B, b["sg"])
+    assert has_self_rule(org, MEMBER_A, a["sg"]) and has_self_rule(org, MEMBER_B, b["sg"])
 
 
-def test_scan_model_arn_of_another_account_goes_through_its_role(endpoint_url, capsys):
-    hub, a = world(endpoint_url, None), world(endpoint_url, MEMBER_A)
-    member_role(endpoint_url, MEMBER_A)
+def test_scan_model_arn_of_another_account_goes_through_its_role(endpoint_url, capsys, org):
+    hub, a = world(org, None), world(org, MEMBER_A)
+    member_role(org, MEMBER_A)
     aws = ["--region", REGION, "--endpoint-url", endpoint_url, "--format", "json"]
 
     code, out, _ = run(capsys, "scan", "--model", a["arn"], "--remediate", *aws)
     (subject,) = json.loads(out)["subjects"]
     assert (subject["account"], subject["arn"]) == (MEMBER_A, a["arn"])
-    assert has_self_rule(endpoint_url, MEMBER_A, a["sg"])
-    assert not has_self_rule(endpoint_url, None, hub["sg"])
+    assert has_self_rule(org, MEMBER_A, a["sg"])
+    assert not has_self_rule(org, None, hub["sg"])
     assert code == 0
 
     # A role that cannot be assumed: refused before anything is read, as without a member role.
@@ -384,7 +387,7 @@ def test_scan_model_arn_of_another_account_goes_through_its_role(endpoint_url, c
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "never evaluates or fixes it with these credentials" in err
     assert f"cannot assume arn:aws:iam::{BROKEN}:role/{ROLE}" in err
-    assert not has_self_rule(endpoint_url, None, hub["sg"])
+    assert not has_self_rule(org, None, hub["sg"])
 
 
 @pytest.mark.parametrize(
@@ -432,12 +435,12 @@ def sqs_records(bodies: list[str]) -> dict[str, Any]:
     }
 
 
-def test_backfill_fans_out_per_account_and_region_then_per_subject(endpoint_url, monkeypatch):
+def test_backfill_fans_out_per_account_and_region_then_per_subject(endpoint_url, monkeypatch, org):
     from tests.test_backfill_lambda import CONTEXT, drain, load_app
 
-    world(endpoint_url, MEMBER_A)
-    west = world(endpoint_url, MEMBER_A, region=OTHER_REGION, cidr="10.7")
-    member_role(endpoint_url, MEMBER_A)
+    world(org, MEMBER_A)
+    west = world(org, MEMBER_A, region=OTHER_REGION, cidr="10.7")
+    member_role(org, MEMBER_A)
     sqs = Builder(endpoint_url).client("sqs")
     work_queue = sqs.create_queue(QueueName="vpcguard-work")["QueueUrl"]
     target_queue = sqs.create_queue(QueueName="vpcguard-backfill-targets")["QueueUrl"]
@@ -492,10 +495,10 @@ def test_backfill_org_request_mistakes_are_refused():
     assert BackfillRequest.parse({"org": True, "regions": ["all"]}).fans_out
 
 
-def test_member_credentials_are_renewed_shortly_before_they_expire(endpoint_url):
+def test_member_credentials_are_renewed_shortly_before_they_expire(endpoint_url, org):
     from datetime import UTC, datetime, timedelta
 
-    member_role(endpoint_url, MEMBER_A)
+    member_role(org, MEMBER_A)
     sessions = AccountSessions(AwsClients(region=REGION, endpoint_url=endpoint_url), home_account=HUB)
     clients = sessions.clients(MEMBER_A)
     clients.client("sagemaker").list_models()
@@ -510,7 +513,7 @@ def test_member_credentials_are_renewed_shortly_before_they_expire(endpoint_url)
     assert credentials.get_frozen_credentials().access_key != first
 
 
-def test_progress_names_each_account_and_region(endpoint_url, capsys, monkeypatch):
+def test_progress_names_each_account_and_region(endpoint_url, capsys, monkeypatch, org):
     import io
     import re
 
@@ -518,9 +521,9 @@ def test_progress_names_each_account_and_region(endpoint_url, capsys, monkeypatc
         def isatty(self) -> bool:
             return True
 
-    world(endpoint_url, MEMBER_A)
-    world(endpoint_url, MEMBER_A, region=OTHER_REGION, cidr="10.7")
-    member_role(endpoint_url, MEMBER_A)
+    world(org, MEMBER_A)
+    world(org, MEMBER_A, region=OTHER_REGION, cidr="10.7")
+    member_role(org, MEMBER_A)
     terminal = Tty()
     monkeypatch.setattr("sys.stderr", terminal)
 

@@ -19,14 +19,14 @@ ORG_ID = "o-exampleorg12"
 
 
 def test_a_member_accounts_event_is_forwarded_to_the_hub_and_fixed_in_that_account(
-    endpoint_url, built_inspect
+    endpoint_url, built_inspect, org
 ):
     hub_stack = deploy(endpoint_url, OrganizationId=ORG_ID)
     bus_arn = hub_stack.attributes[("HubEventBus", "Arn")]
     member_stack = deploy_member(
         endpoint_url, MEMBER_A, HubAccountId=HUB, OrganizationId=ORG_ID, HubEventBusArn=bus_arn
     )
-    hub, member = world(endpoint_url, None), world(endpoint_url, MEMBER_A)
+    hub, member = world(org, None), world(org, MEMBER_A)
     pipeline = Pipeline(hub_stack, built_inspect)
     assert pipeline.environment["VPCGUARD_MEMBER_ROLE_NAME"] == "vpcguard-member"
 
@@ -54,8 +54,8 @@ def test_a_member_accounts_event_is_forwarded_to_the_hub_and_fixed_in_that_accou
     assert finding.body["arn"] == member["arn"]
     assert finding.result("sg_self_ingress")["status"] == "FIXED"
     assert finding.attributes["account"] == MEMBER_A
-    assert has_self_rule(endpoint_url, MEMBER_A, member["sg"])
-    assert not has_self_rule(endpoint_url, None, hub["sg"])
+    assert has_self_rule(org, MEMBER_A, member["sg"])
+    assert not has_self_rule(org, None, hub["sg"])
     assert pipeline.dead_letters() == []
 
 
