@@ -18,25 +18,47 @@ def over_http(endpoint_url):
     return lambda service: session.client(service, endpoint_url=endpoint_url)
 
 
+def readout(client) -> dict[str, object]:
+    """Everything a compliant world holds, as AWS's read APIs answer through `client(service)`."""
+    ec2, iam, s3, logs = (client(s) for s in ("ec2", "iam", "s3", "logs"))
+    seen: dict[str, object] = {
+        key: getattr(ec2, describe)()[key]
+        for describe, key in (
+            ("describe_vpcs", "Vpcs"),
+            ("describe_subnets", "Subnets"),
+            ("describe_route_tables", "RouteTables"),
+            ("describe_security_groups", "SecurityGroups"),
+            ("describe_vpc_endpoints", "VpcEndpoints"),
+            ("describe_flow_logs", "FlowLogs"),
+            ("describe_network_acls", "NetworkAcls"),
+            ("describe_dhcp_options", "DhcpOptions"),
+        )
+    }
+    roles = iam.list_roles()["Roles"]
+    seen["roles"] = roles
+    seen["role_policies"] = {
+        r["RoleName"]: [
+            iam.get_role_policy(RoleName=r["RoleName"], PolicyName=p)["PolicyDocument"]
+            for p in iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"]
+        ]
+        for r in roles
+    }
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    seen["bucket_policies"] = {b: s3.get_bucket_policy(Bucket=b)["Policy"] for b in buckets}
+    seen["log_groups"] = logs.describe_log_groups()["logGroups"]
+    return seen
+
+
 def test_what_the_builder_makes_in_process_reads_the_same_over_http(builder, over_http):
     net = builder.compliant_vpc()
-    for describe, key in (
-        ("describe_vpcs", "Vpcs"),
-        ("describe_subnets", "Subnets"),
-        ("describe_route_tables", "RouteTables"),
-        ("describe_security_groups", "SecurityGroups"),
-        ("describe_vpc_endpoints", "VpcEndpoints"),
-        ("describe_flow_logs", "FlowLogs"),
-    ):
-        in_process = getattr(builder.ec2, describe)()[key]
-        http = getattr(over_http("ec2"), describe)()[key]
-        assert in_process == http, describe
-    assert net.vpc_id in {vpc["VpcId"] for vpc in over_http("ec2").describe_vpcs()["Vpcs"]}
-    role = net.role_arn.rsplit("/", 1)[1]
-    assert (
-        builder.client("iam").get_role(RoleName=role)["Role"]
-        == over_http("iam").get_role(RoleName=role)["Role"]
-    )
+    builder.compliant_model("m", net)
+    seen = readout(builder.client)
+    assert seen == readout(over_http)
+    assert net.vpc_id in {vpc["VpcId"] for vpc in seen["Vpcs"]}
+    models = [client("sagemaker").describe_model(ModelName="m") for client in (builder.client, over_http)]
+    for model in models:
+        del model["ResponseMetadata"]  # request ids and dates differ
+    assert models[0] == models[1]
 
 
 def test_an_error_answer_is_the_same_client_error_in_process_and_over_http(builder, over_http):
@@ -77,37 +99,6 @@ def test_the_builders_calls_skip_the_socket_and_vpcguards_go_over_it(builder, cl
 
 
 # --- worlds built once per process (tests/localaws/worlds.py) ---------------------------------
-
-
-def readout(over_http) -> dict[str, object]:
-    """Everything a compliant world holds, as AWS's read APIs answer over HTTP."""
-    ec2, iam, s3, logs = (over_http(s) for s in ("ec2", "iam", "s3", "logs"))
-    seen: dict[str, object] = {
-        key: getattr(ec2, describe)()[key]
-        for describe, key in (
-            ("describe_vpcs", "Vpcs"),
-            ("describe_subnets", "Subnets"),
-            ("describe_route_tables", "RouteTables"),
-            ("describe_security_groups", "SecurityGroups"),
-            ("describe_vpc_endpoints", "VpcEndpoints"),
-            ("describe_flow_logs", "FlowLogs"),
-            ("describe_network_acls", "NetworkAcls"),
-            ("describe_dhcp_options", "DhcpOptions"),
-        )
-    }
-    roles = iam.list_roles()["Roles"]
-    seen["roles"] = roles
-    seen["role_policies"] = {
-        r["RoleName"]: [
-            iam.get_role_policy(RoleName=r["RoleName"], PolicyName=p)["PolicyDocument"]
-            for p in iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"]
-        ]
-        for r in roles
-    }
-    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    seen["bucket_policies"] = {b: s3.get_bucket_policy(Bucket=b)["Policy"] for b in buckets}
-    seen["log_groups"] = logs.describe_log_groups()["logGroups"]
-    return seen
 
 
 def test_a_restored_world_reads_the_same_as_the_built_one_and_is_a_copy(local_aws, endpoint_url, over_http):
