@@ -116,7 +116,8 @@ class Builder:
     ):
         """`clients`: a cache of boto3 clients for this endpoint and region to reuse (the
         tests share one across tests: building a client costs more than most tests'
-        calls). The builder only makes calls with them; it registers no event handlers.
+        calls). The builder only makes calls with them; the one handler it adds (`send`,
+        below) is on its session, so only clients it creates carry it.
         `account`: build in that account (an administrator's view of a member account, for
         setting up an organization's worlds); default: the credentials' own account. Such a
         builder keeps clients of its own, since its requests carry that account.

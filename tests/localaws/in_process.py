@@ -9,7 +9,8 @@ server runs (moto's DomainDispatcherApplication, the same backends) and returns 
 as botocore's response, as werkzeug's test client does: the request is still built,
 signed and serialised, and the answer parsed, by botocore.
 
-Only the test fixtures' Builder uses it (tests/conftest.py). vpcguard's own clients, the
+Only the test fixtures' builders use it (tests/conftest.py: `builder` and the organization
+tests' `org`). vpcguard's own clients, the
 code under test, always go over real HTTP to the server on 127.0.0.1; so do the demo and
 the benchmark.
 """
